@@ -1,0 +1,103 @@
+//! Trusted-dealer key splitting (RFC 9591 Appendix C.1 `trusted_dealer_keygen`), with a
+//! Feldman check (Appendix C.2 `vss_verify`) of every share before it is handed out.
+//!
+//! A dealer sees the whole secret: use it to import an existing key into a threshold group,
+//! then keep the dealer machine offline and erase it. New keys should come from the DKG.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha512};
+use tessera_core::{
+    hash::transcript_hash, keys::check_threshold, polynomial::SecretPolynomial, Ciphersuite,
+    Ed25519, Error, Identifier, KeyPackage, PublicKeyPackage, SecretScalar,
+};
+use zeroize::Zeroizing;
+
+/// Splits `secret` into `participants` shares with threshold `threshold`, identifiers
+/// 1..=participants.
+pub fn split<C: Ciphersuite>(
+    secret: &SecretScalar<C>,
+    threshold: u16,
+    participants: u16,
+    rng: &mut (impl rand_core::CryptoRng + ?Sized),
+) -> Result<(Vec<KeyPackage<C>>, PublicKeyPackage<C>), Error> {
+    check_threshold(threshold.into(), participants.into())?;
+    let polynomial = SecretPolynomial::random(secret, threshold, rng)?;
+    split_with_polynomial(&polynomial, participants)
+}
+
+/// Splits a fresh random secret.
+pub fn split_random<C: Ciphersuite>(
+    threshold: u16,
+    participants: u16,
+    rng: &mut (impl rand_core::CryptoRng + ?Sized),
+) -> Result<(Vec<KeyPackage<C>>, PublicKeyPackage<C>), Error> {
+    split(&SecretScalar::random(rng), threshold, participants, rng)
+}
+
+/// Splits an Ed25519 key given as its 32-byte seed (RFC 8032 private key). The shared secret
+/// is the clamped scalar `clamp(SHA-512(seed)[..32]) mod L` that RFC 8032 signs with, not the
+/// seed (design §2, must), so the group key equals the seed's RFC 8032 public key.
+pub fn split_ed25519_seed(
+    seed: &[u8; 32],
+    threshold: u16,
+    participants: u16,
+    rng: &mut (impl rand_core::CryptoRng + ?Sized),
+) -> Result<(Vec<KeyPackage<Ed25519>>, PublicKeyPackage<Ed25519>), Error> {
+    let digest = Zeroizing::new(<[u8; 64]>::from(Sha512::digest(seed)));
+    let mut clamped = Zeroizing::new([0u8; 32]);
+    clamped.copy_from_slice(&digest[..32]);
+    let secret = SecretScalar::new(curve25519_dalek::Scalar::from_bytes_mod_order(
+        curve25519_dalek::scalar::clamp_integer(*clamped),
+    ));
+    split(&secret, threshold, participants, rng)
+}
+
+/// Shares of a given polynomial for identifiers 1..=participants (used by [`split`] and to
+/// replay reference vectors). Every share is checked against the Feldman commitment.
+pub fn split_with_polynomial<C: Ciphersuite>(
+    polynomial: &SecretPolynomial<C>,
+    participants: u16,
+) -> Result<(Vec<KeyPackage<C>>, PublicKeyPackage<C>), Error> {
+    let threshold = u16::try_from(polynomial.threshold()).map_err(|_| Error::InvalidThreshold {
+        threshold: polynomial.threshold(),
+        participants: participants.into(),
+    })?;
+    check_threshold(threshold.into(), participants.into())?;
+    let commitment = polynomial.commit();
+    let group_key = *commitment.constant().ok_or(Error::InvalidThreshold {
+        threshold: 0,
+        participants: participants.into(),
+    })?;
+    let mut shares = Vec::with_capacity(participants.into());
+    let mut verifying_shares = BTreeMap::new();
+    for id in 1..=participants {
+        let id = Identifier::new(id)?;
+        let share = polynomial.evaluate(id);
+        if !commitment.verify_share(id, &share) {
+            return Err(Error::ShareMismatch(id));
+        }
+        verifying_shares.insert(id, C::mul_base(share.expose_secret()));
+        shares.push((id, share));
+    }
+    let public =
+        PublicKeyPackage::new(group_key, verifying_shares, threshold, dealer_chain_code::<C>(&group_key)?)?;
+    let keys = shares
+        .into_iter()
+        .map(|(id, share)| KeyPackage::new(id, share, public.clone()))
+        .collect::<Result<_, _>>()?;
+    Ok((keys, public))
+}
+
+/// The chain code of a dealt key: a tagged hash of the suite and group key, so that every
+/// holder derives the same child keys.
+fn dealer_chain_code<C: Ciphersuite>(group_key: &C::Point) -> Result<[u8; 32], Error> {
+    let key = C::serialize_point(group_key)?;
+    Ok(transcript_hash(
+        "tessera/dealer/chain-code/v1",
+        &[C::SUITE.name().as_bytes(), key.as_ref()],
+    ))
+}
+
+#[cfg(test)]
+mod tests;
