@@ -1,0 +1,58 @@
+//! `tessera vectors check`: replay reference vectors.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+use tessera_core::Suite;
+use tessera_vectors::{check_bundled, check_document, Outcome};
+
+use crate::output::{Output, FAILED, OK, USAGE};
+
+/// `tessera vectors ...`
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Check the bundled vectors, or the given files (tessera or upstream RFC 9591 / ZF FROST
+    /// JSON). Prints one line per vector and step; exits 1 on any mismatch.
+    Check {
+        /// Vector files; none means the vectors bundled with tessera.
+        paths: Vec<PathBuf>,
+        /// The suite of upstream files whose suite cannot be told from their contents or name.
+        #[arg(long, value_parser = crate::parse_suite)]
+        suite: Option<Suite>,
+    },
+}
+
+/// Runs the command; returns the exit code.
+pub fn run(command: &Command, out: &Output) -> u8 {
+    let Command::Check { paths, suite } = command;
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    if paths.is_empty() {
+        outcomes = check_bundled();
+    }
+    for path in paths {
+        let name = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return out.error(USAGE, &format!("cannot read {name}: {e}")),
+        };
+        match check_document(&name, &text, *suite) {
+            Ok(o) => outcomes.extend(o),
+            Err(e) => return out.error(USAGE, &e.to_string()),
+        }
+    }
+    for o in &outcomes {
+        out.line(
+            || o.to_string(),
+            || json!({ "source": o.source, "step": o.step, "ok": o.result.is_ok(),
+                       "detail": o.result.as_ref().err() }),
+        );
+    }
+    let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    let summary = format!("{} passed, {} failed", outcomes.len() - failed, failed);
+    out.line(|| summary.clone(), || json!({ "passed": outcomes.len() - failed, "failed": failed }));
+    if failed == 0 && !outcomes.is_empty() {
+        OK
+    } else {
+        FAILED
+    }
+}

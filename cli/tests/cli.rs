@@ -1,0 +1,110 @@
+//! The `tessera` binary end to end: exit codes and one-line output.
+
+use std::process::Command;
+
+fn tessera(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .output()
+        .expect("run tessera");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+// RFC 9591 Appendix E.1 values (FROST(Ed25519, SHA-512)).
+const ED_KEY: &str = "15d21ccd7ee42959562fc8aa63224c8851fb3ec85a3faf66040d380fb9738673";
+const ED_SIG: &str = "154fb694ee7fcb37bf2381d94488c2a84b03b3352ad085feca81ad26d45852b7ecfe971ce4da95c4a95db93ac376b053897fca212ef85f99cf696bffeb178f07";
+// The ZF frost-secp256k1-tr signing vector.
+const TR_KEY: &str = "02f37c34b66ced1fb51c34a90bdae006901f10625cc06c4f64663b0eae87d87b4f";
+const TR_SIG: &str = "0c776a9516a77808b70a31e74f1464814a6fcf897fb3a6bd84c7a9a9a7a5bcb8d8bfc2b385379c093bcc0579abc5f6f696e8f2c0c01f28ff7b5ef55397fc3c9a";
+
+#[test]
+fn verify_valid_invalid_and_bad_input() {
+    let (code, out, _) = tessera(&["verify", "--suite", "ed25519", "--public-key", ED_KEY, "--message", "74657374", "--signature", ED_SIG]);
+    assert_eq!((code, out.trim()), (0, "valid"));
+
+    let (code, out, _) = tessera(&["verify", "--suite", "ed25519", "--public-key", ED_KEY, "--message", "74657375", "--signature", ED_SIG]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("invalid: "), "{out}");
+    assert_eq!(out.lines().count(), 1);
+
+    // Taproot: 33-byte and 32-byte forms of the key both work.
+    for key in [TR_KEY, &TR_KEY[2..]] {
+        let (code, out, _) = tessera(&["verify", "--suite", "taproot", "--public-key", key, "--message", "74657374", "--signature", TR_SIG]);
+        assert_eq!((code, out.trim()), (0, "valid"), "key {key}");
+    }
+
+    // Undecodable input and bad usage exit 2 with one line on stderr.
+    let (code, _, err) = tessera(&["verify", "--suite", "ed25519", "--public-key", "zz", "--message", "00", "--signature", ED_SIG]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("error: ") && err.lines().count() == 1, "{err}");
+    let (code, _, err) = tessera(&["verify", "--suite", "secp256k1", "--public-key", "0212", "--message", "00", "--signature", "00"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, _) = tessera(&["verify", "--suite", "ed448", "--public-key", ED_KEY, "--message", "00", "--signature", ED_SIG]);
+    assert_eq!(code, 2);
+    let (code, _, _) = tessera(&["verify", "--suite", "ed25519", "--public-key", ED_KEY, "--signature", ED_SIG]);
+    assert_eq!(code, 2, "a message is required");
+
+    // A signature whose R is not a point is invalid (exit 1), not a crash.
+    let bad_r = format!("{}{}", "02".repeat(32), &ED_SIG[64..]);
+    let (code, out, _) = tessera(&["verify", "--suite", "ed25519", "--public-key", ED_KEY, "--message", "74657374", "--signature", &bad_r]);
+    assert_eq!(code, 1, "{out}");
+
+    let (code, out, _) = tessera(&["--json", "verify", "--suite", "ed25519", "--public-key", ED_KEY, "--message", "74657374", "--signature", ED_SIG]);
+    assert_eq!(code, 0);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["valid"], true);
+}
+
+#[test]
+fn verify_reads_the_message_from_a_file() {
+    let dir = std::env::temp_dir().join(format!("tessera-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("msg");
+    std::fs::write(&file, b"test").unwrap();
+    let (code, out, _) = tessera(&["verify", "--suite", "ed25519", "--public-key", ED_KEY, "--message-file", file.to_str().unwrap(), "--signature", ED_SIG]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!((code, out.trim()), (0, "valid"));
+}
+
+#[test]
+fn vectors_check_passes_bundled_and_fails_on_a_mismatch() {
+    let (code, out, _) = tessera(&["vectors", "check"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.lines().any(|l| l.starts_with("ok ") && l.contains("binding_factor")));
+    assert!(out.trim_end().ends_with(" 0 failed"), "{out}");
+
+    let dir = std::env::temp_dir().join(format!("tessera-vec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = include_str!("../../test-vectors/vectors/secp256k1/signing.json");
+    let sig = "024c1ad4e031872661fa6ebd05dfc7fb30db08b38d79f0edbc82051ae931381bc6a46881e25c7989d3816eae32074f1ab0d49ee908a59713ed5284c6bade7cfb02";
+    let bad = good.replace(sig, &sig.replace("cfb02", "cfb03"));
+    let path = dir.join("bad.json");
+    std::fs::write(&path, bad).unwrap();
+    let (code, out, _) = tessera(&["vectors", "check", path.to_str().unwrap()]);
+    let not_json = dir.join("x.json");
+    std::fs::write(&not_json, "{").unwrap();
+    let (code2, _, err) = tessera(&["vectors", "check", not_json.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code, 1);
+    assert!(out.lines().any(|l| l.starts_with("FAIL") && l.contains("signature")), "{out}");
+    assert_eq!(code2, 2, "{err}");
+}
+
+#[test]
+fn demo_runs_every_suite() {
+    let (code, out, err) = tessera(&["demo", "--parties", "4", "--threshold", "3"]);
+    assert_eq!(code, 0, "{out}{err}");
+    for suite in ["ed25519", "secp256k1", "taproot"] {
+        for step in ["split", "sign", "verify", "blame"] {
+            assert!(
+                out.lines().any(|l| l.contains(suite) && l.contains(step) && l.contains(" ok ")),
+                "{suite} {step}:\n{out}"
+            );
+        }
+    }
+    let (code, _, _) = tessera(&["demo", "--parties", "2", "--threshold", "3"]);
+    assert_eq!(code, 2);
+}
