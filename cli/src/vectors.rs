@@ -29,15 +29,18 @@ pub fn run(command: &Command, out: &Output) -> u8 {
     if paths.is_empty() {
         outcomes = check_bundled();
     }
+    let mut unreadable = 0;
     for path in paths {
         let name = path.display().to_string();
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => return out.error(USAGE, &format!("cannot read {name}: {e}")),
-        };
-        match check_document(&name, &text, *suite) {
+        let checked = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {name}: {e}"))
+            .and_then(|text| check_document(&name, &text, *suite).map_err(|e| e.to_string()));
+        match checked {
             Ok(o) => outcomes.extend(o),
-            Err(e) => return out.error(USAGE, &e.to_string()),
+            Err(e) => {
+                unreadable += 1;
+                out.error(USAGE, &e);
+            }
         }
     }
     for o in &outcomes {
@@ -50,9 +53,11 @@ pub fn run(command: &Command, out: &Output) -> u8 {
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     let summary = format!("{} passed, {} failed", outcomes.len() - failed, failed);
     out.line(|| summary.clone(), || json!({ "passed": outcomes.len() - failed, "failed": failed }));
-    if failed == 0 && !outcomes.is_empty() {
-        OK
-    } else {
+    if failed > 0 {
         FAILED
+    } else if unreadable > 0 || outcomes.is_empty() {
+        USAGE
+    } else {
+        OK
     }
 }
