@@ -15,9 +15,7 @@ use rand_core::{Rng, UnwrapErr};
 use serde_json::json;
 use tessera_core::{Ciphersuite, Ed25519, Identifier, Secp256k1, Suite, Taproot, Tweak};
 use tessera_keygen::dealer::split_random;
-use tessera_sign::{
-    Aggregator, SignError, SignatureShare, Signer, SigningPackage, SigningRequest,
-};
+use tessera_sign::{Aggregator, SignError, SignatureShare, Signer, SigningPackage, SigningRequest};
 
 use crate::output::{Output, FAILED, OK, USAGE};
 
@@ -80,8 +78,10 @@ pub fn run(args: &Args, out: &Output) -> u8 {
                         s.detail
                     )
                 },
-                || json!({ "suite": s.suite.name(), "step": s.name, "ok": s.ok,
-                           "ms": s.millis, "detail": s.detail }),
+                || {
+                    json!({ "suite": s.suite.name(), "step": s.name, "ok": s.ok,
+                           "ms": s.millis, "detail": s.detail })
+                },
             );
         }
     }
@@ -130,10 +130,19 @@ fn story<C: Ciphersuite>(args: &Args) -> Vec<Step> {
             return steps;
         }
     };
-    step("split", true, format!("{t}-of-{n} key dealt to parties 1..={n}"), started);
+    step(
+        "split",
+        true,
+        format!("{t}-of-{n} key dealt to parties 1..={n}"),
+        started,
+    );
 
     let signers = pick(t, n, &mut rng);
-    let tweak = if C::BIP340 { Tweak::bip86() } else { Tweak::none() };
+    let tweak = if C::BIP340 {
+        Tweak::bip86()
+    } else {
+        Tweak::none()
+    };
     let message = b"tessera demo: pay 0.1 to the cold wallet".to_vec();
     let mut session_id = [0u8; 32];
     rng.fill_bytes(&mut session_id);
@@ -157,14 +166,23 @@ fn story<C: Ciphersuite>(args: &Args) -> Vec<Step> {
     step(
         "sign",
         true,
-        format!("parties {} signed: {}", names.join(","), hex::encode(&sig_bytes)),
+        format!(
+            "parties {} signed: {}",
+            names.join(","),
+            hex::encode(&sig_bytes)
+        ),
         started,
     );
 
     let started = Instant::now();
     let key = C::serialize_verifying_key(aggregator.session().output_key()).unwrap_or_default();
     let (ok, verifier) = standard_verify(C::SUITE, &key, &message, &sig_bytes);
-    step("verify", ok, format!("{verifier}, key {}", hex::encode(&key)), started);
+    step(
+        "verify",
+        ok,
+        format!("{verifier}, key {}", hex::encode(&key)),
+        started,
+    );
 
     let started = Instant::now();
     let victim = signers[0];
@@ -177,7 +195,8 @@ fn story<C: Ciphersuite>(args: &Args) -> Vec<Step> {
             tampered.insert(victim, bad);
             aggregator.aggregate(&package, &tampered)
         });
-    let caught = matches!(&outcome, Err(SignError::InvalidShares { culprits }) if culprits == &vec![victim]);
+    let caught =
+        matches!(&outcome, Err(SignError::InvalidShares { culprits }) if culprits == &vec![victim]);
     let detail = match outcome {
         Err(e) => format!("tampered share from party {victim} rejected: {e}"),
         Ok(_) => "a tampered share was accepted".into(),

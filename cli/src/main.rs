@@ -52,5 +52,6 @@ fn main() -> ExitCode {
 
 /// Parses a suite name for clap.
 fn parse_suite(s: &str) -> Result<Suite, String> {
-    s.parse().map_err(|e: tessera_core::suite::UnknownSuite| e.to_string())
+    s.parse()
+        .map_err(|e: tessera_core::suite::UnknownSuite| e.to_string())
 }

@@ -46,13 +46,18 @@ pub fn run(command: &Command, out: &Output) -> u8 {
     for o in &outcomes {
         out.line(
             || o.to_string(),
-            || json!({ "source": o.source, "step": o.step, "ok": o.result.is_ok(),
-                       "detail": o.result.as_ref().err() }),
+            || {
+                json!({ "source": o.source, "step": o.step, "ok": o.result.is_ok(),
+                       "detail": o.result.as_ref().err() })
+            },
         );
     }
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     let summary = format!("{} passed, {} failed", outcomes.len() - failed, failed);
-    out.line(|| summary.clone(), || json!({ "passed": outcomes.len() - failed, "failed": failed }));
+    out.line(
+        || summary.clone(),
+        || json!({ "passed": outcomes.len() - failed, "failed": failed }),
+    );
     if failed > 0 {
         FAILED
     } else if unreadable > 0 || outcomes.is_empty() {

@@ -40,8 +40,9 @@ pub fn run(args: &Args, out: &Output) -> u8 {
         let sig = decode("--signature", &args.signature)?;
         let msg = match (&args.message, &args.message_file) {
             (Some(m), _) => decode("--message", m)?,
-            (None, Some(path)) => std::fs::read(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+            (None, Some(path)) => {
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
+            }
             (None, None) => return Err("give --message or --message-file".to_string()),
         };
         Ok((key, msg, sig))

@@ -23,39 +23,134 @@ const TR_SIG: &str = "0c776a9516a77808b70a31e74f1464814a6fcf897fb3a6bd84c7a9a9a7
 
 #[test]
 fn verify_valid_invalid_and_bad_input() {
-    let (code, out, _) = tessera(&["verify", "--suite", "ed25519", "--public-key", ED_KEY, "--message", "74657374", "--signature", ED_SIG]);
+    let (code, out, _) = tessera(&[
+        "verify",
+        "--suite",
+        "ed25519",
+        "--public-key",
+        ED_KEY,
+        "--message",
+        "74657374",
+        "--signature",
+        ED_SIG,
+    ]);
     assert_eq!((code, out.trim()), (0, "valid"));
 
-    let (code, out, _) = tessera(&["verify", "--suite", "ed25519", "--public-key", ED_KEY, "--message", "74657375", "--signature", ED_SIG]);
+    let (code, out, _) = tessera(&[
+        "verify",
+        "--suite",
+        "ed25519",
+        "--public-key",
+        ED_KEY,
+        "--message",
+        "74657375",
+        "--signature",
+        ED_SIG,
+    ]);
     assert_eq!(code, 1);
     assert!(out.starts_with("invalid: "), "{out}");
     assert_eq!(out.lines().count(), 1);
 
     // Taproot: 33-byte and 32-byte forms of the key both work.
     for key in [TR_KEY, &TR_KEY[2..]] {
-        let (code, out, _) = tessera(&["verify", "--suite", "taproot", "--public-key", key, "--message", "74657374", "--signature", TR_SIG]);
+        let (code, out, _) = tessera(&[
+            "verify",
+            "--suite",
+            "taproot",
+            "--public-key",
+            key,
+            "--message",
+            "74657374",
+            "--signature",
+            TR_SIG,
+        ]);
         assert_eq!((code, out.trim()), (0, "valid"), "key {key}");
     }
 
     // Undecodable input and bad usage exit 2 with one line on stderr.
-    let (code, _, err) = tessera(&["verify", "--suite", "ed25519", "--public-key", "zz", "--message", "00", "--signature", ED_SIG]);
+    let (code, _, err) = tessera(&[
+        "verify",
+        "--suite",
+        "ed25519",
+        "--public-key",
+        "zz",
+        "--message",
+        "00",
+        "--signature",
+        ED_SIG,
+    ]);
     assert_eq!(code, 2);
-    assert!(err.starts_with("error: ") && err.lines().count() == 1, "{err}");
-    let (code, _, err) = tessera(&["verify", "--suite", "secp256k1", "--public-key", "0212", "--message", "00", "--signature", "00"]);
+    assert!(
+        err.starts_with("error: ") && err.lines().count() == 1,
+        "{err}"
+    );
+    let (code, _, err) = tessera(&[
+        "verify",
+        "--suite",
+        "secp256k1",
+        "--public-key",
+        "0212",
+        "--message",
+        "00",
+        "--signature",
+        "00",
+    ]);
     assert_eq!(code, 2, "{err}");
-    let (code, _, _) = tessera(&["verify", "--suite", "ed448", "--public-key", ED_KEY, "--message", "00", "--signature", ED_SIG]);
+    let (code, _, _) = tessera(&[
+        "verify",
+        "--suite",
+        "ed448",
+        "--public-key",
+        ED_KEY,
+        "--message",
+        "00",
+        "--signature",
+        ED_SIG,
+    ]);
     assert_eq!(code, 2);
-    let (code, _, _) = tessera(&["verify", "--suite", "ed25519", "--public-key", ED_KEY, "--signature", ED_SIG]);
+    let (code, _, _) = tessera(&[
+        "verify",
+        "--suite",
+        "ed25519",
+        "--public-key",
+        ED_KEY,
+        "--signature",
+        ED_SIG,
+    ]);
     assert_eq!(code, 2, "a message is required");
 
     // A signature whose R is not a point is invalid (exit 1), not a crash.
     let bad_r = format!("{}{}", "02".repeat(32), &ED_SIG[64..]);
-    let (code, out, _) = tessera(&["verify", "--suite", "ed25519", "--public-key", ED_KEY, "--message", "74657374", "--signature", &bad_r]);
+    let (code, out, _) = tessera(&[
+        "verify",
+        "--suite",
+        "ed25519",
+        "--public-key",
+        ED_KEY,
+        "--message",
+        "74657374",
+        "--signature",
+        &bad_r,
+    ]);
     assert_eq!(code, 1, "{out}");
 
-    let (code, out, _) = tessera(&["--json", "verify", "--suite", "ed25519", "--public-key", ED_KEY, "--message", "74657374", "--signature", ED_SIG]);
+    let (code, out, _) = tessera(&[
+        "--json",
+        "verify",
+        "--suite",
+        "ed25519",
+        "--public-key",
+        ED_KEY,
+        "--message",
+        "74657374",
+        "--signature",
+        ED_SIG,
+    ]);
     assert_eq!(code, 0);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["valid"], true);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["valid"],
+        true
+    );
 }
 
 #[test]
@@ -64,7 +159,17 @@ fn verify_reads_the_message_from_a_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("msg");
     std::fs::write(&file, b"test").unwrap();
-    let (code, out, _) = tessera(&["verify", "--suite", "ed25519", "--public-key", ED_KEY, "--message-file", file.to_str().unwrap(), "--signature", ED_SIG]);
+    let (code, out, _) = tessera(&[
+        "verify",
+        "--suite",
+        "ed25519",
+        "--public-key",
+        ED_KEY,
+        "--message-file",
+        file.to_str().unwrap(),
+        "--signature",
+        ED_SIG,
+    ]);
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!((code, out.trim()), (0, "valid"));
 }
@@ -73,7 +178,9 @@ fn verify_reads_the_message_from_a_file() {
 fn vectors_check_passes_bundled_and_fails_on_a_mismatch() {
     let (code, out, _) = tessera(&["vectors", "check"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.lines().any(|l| l.starts_with("ok ") && l.contains("binding_factor")));
+    assert!(out
+        .lines()
+        .any(|l| l.starts_with("ok ") && l.contains("binding_factor")));
     assert!(out.trim_end().ends_with(" 0 failed"), "{out}");
 
     let dir = std::env::temp_dir().join(format!("tessera-vec-{}", std::process::id()));
@@ -89,7 +196,11 @@ fn vectors_check_passes_bundled_and_fails_on_a_mismatch() {
     let (code2, _, err) = tessera(&["vectors", "check", not_json.to_str().unwrap()]);
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(code, 1);
-    assert!(out.lines().any(|l| l.starts_with("FAIL") && l.contains("signature")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("signature")),
+        "{out}"
+    );
     assert_eq!(code2, 2, "{err}");
 }
 
@@ -100,7 +211,8 @@ fn demo_runs_every_suite() {
     for suite in ["ed25519", "secp256k1", "taproot"] {
         for step in ["split", "sign", "verify", "blame"] {
             assert!(
-                out.lines().any(|l| l.contains(suite) && l.contains(step) && l.contains(" ok ")),
+                out.lines()
+                    .any(|l| l.contains(suite) && l.contains(step) && l.contains(" ok ")),
                 "{suite} {step}:\n{out}"
             );
         }

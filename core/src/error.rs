@@ -78,7 +78,9 @@ pub enum Error {
     #[error("{0} keys do not support this tweak")]
     TweakUnsupported(Suite),
     /// BIP-32 hardened derivation needs the private key and cannot be done on a group key.
-    #[error("derivation index {0} is hardened; only unhardened paths can be derived from a group key")]
+    #[error(
+        "derivation index {0} is hardened; only unhardened paths can be derived from a group key"
+    )]
     HardenedDerivation(u32),
     /// A derivation or tweak step produced an invalid scalar or the identity (probability ~2^-127).
     #[error("derivation produced an invalid key; use the next index")]

@@ -1,8 +1,6 @@
 //! Feldman verifiable secret sharing (RFC 9591 Appendix C.2; Feldman 1987).
 
-use crate::{
-    error::Error, identifier::Identifier, secret::SecretScalar, suite::Ciphersuite,
-};
+use crate::{error::Error, identifier::Identifier, secret::SecretScalar, suite::Ciphersuite};
 
 /// Public commitments `(a_0·G, …, a_{t-1}·G)` to a sharing polynomial.
 #[derive(Clone, Debug, PartialEq, Eq)]

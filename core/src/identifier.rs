@@ -11,14 +11,18 @@ use crate::{
 ///
 /// Encoded as a scalar of the suite (`SerializeScalar`, RFC 9591 §4), so little-endian for
 /// ed25519 and big-endian for the secp256k1 suites.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "u16", into = "u16")]
 pub struct Identifier(NonZeroU16);
 
 impl Identifier {
     /// The identifier `value`; 0 is rejected.
     pub fn new(value: u16) -> Result<Self, Error> {
-        NonZeroU16::new(value).map(Self).ok_or(Error::InvalidIdentifier)
+        NonZeroU16::new(value)
+            .map(Self)
+            .ok_or(Error::InvalidIdentifier)
     }
 
     /// The identifier from a wider integer; 0 and values above 65535 are rejected.
@@ -47,7 +51,11 @@ impl Identifier {
     /// rejected.
     pub fn deserialize<C: Ciphersuite>(bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() != 32 {
-            return Err(EncodingError::Length { expected: 32, got: bytes.len() }.into());
+            return Err(EncodingError::Length {
+                expected: 32,
+                got: bytes.len(),
+            }
+            .into());
         }
         // The value sits in the two low-order bytes: at the front (little-endian suites) or
         // the back (big-endian suites). Whichever reading re-serializes to the input is it.

@@ -82,6 +82,10 @@ impl<C: Ciphersuite> ZeroizeOnDrop for SecretPolynomial<C> {}
 
 impl<C: Ciphersuite> core::fmt::Debug for SecretPolynomial<C> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "SecretPolynomial(t = {}, <redacted>)", self.coefficients.len())
+        write!(
+            f,
+            "SecretPolynomial(t = {}, <redacted>)",
+            self.coefficients.len()
+        )
     }
 }

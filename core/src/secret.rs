@@ -88,7 +88,10 @@ mod tests {
     fn debug_never_shows_the_value() {
         let s = SecretScalar::<Secp256k1>::new(k256::Scalar::from(0xdead_beef_u64));
         let shown = format!("{s:?}");
-        assert!(!shown.contains("dead") && !shown.contains("DEAD"), "{shown}");
+        assert!(
+            !shown.contains("dead") && !shown.contains("DEAD"),
+            "{shown}"
+        );
         let e = SecretScalar::<Ed25519>::new(curve25519_dalek::Scalar::from(0xdead_beef_u64));
         assert_eq!(format!("{e:?}"), "SecretScalar(<redacted>)");
     }

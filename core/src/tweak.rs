@@ -28,7 +28,9 @@ use crate::{
 };
 
 /// BIP-341 TapTweak choice for the taproot suite.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TaprootTweak {
     /// No TapTweak: sign for the raw (even-y) key. For reference vectors and non-Taproot uses.
@@ -96,7 +98,11 @@ pub struct KeyTweak<C: Ciphersuite> {
 
 impl<C: Ciphersuite> KeyTweak<C> {
     /// Derives the tweak of `tweak` for the untweaked group key `group_key` with `chain_code`.
-    pub fn derive(group_key: &C::Point, chain_code: &[u8; 32], tweak: &Tweak) -> Result<Self, Error> {
+    pub fn derive(
+        group_key: &C::Point,
+        chain_code: &[u8; 32],
+        tweak: &Tweak,
+    ) -> Result<Self, Error> {
         let mut state = Self {
             negate: false,
             offset: C::Scalar::ZERO,

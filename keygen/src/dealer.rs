@@ -80,8 +80,12 @@ pub fn split_with_polynomial<C: Ciphersuite>(
         verifying_shares.insert(id, C::mul_base(share.expose_secret()));
         shares.push((id, share));
     }
-    let public =
-        PublicKeyPackage::new(group_key, verifying_shares, threshold, dealer_chain_code::<C>(&group_key)?)?;
+    let public = PublicKeyPackage::new(
+        group_key,
+        verifying_shares,
+        threshold,
+        dealer_chain_code::<C>(&group_key)?,
+    )?;
     let keys = shares
         .into_iter()
         .map(|(id, share)| KeyPackage::new(id, share, public.clone()))

@@ -98,9 +98,7 @@ impl<C: Ciphersuite> Aggregator<C> {
         let culprits: Vec<Identifier> = signers
             .iter()
             .enumerate()
-            .filter(|&(i, id)| {
-                !self.share_is_valid(&binding, package, i, &lambdas[i], &shares[id])
-            })
+            .filter(|&(i, id)| !self.share_is_valid(&binding, package, i, &lambdas[i], &shares[id]))
             .map(|(_, id)| *id)
             .collect();
         if culprits.is_empty() {

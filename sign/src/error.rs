@@ -3,7 +3,10 @@
 use tessera_core::{EncodingError, Identifier};
 
 fn list(ids: &[Identifier]) -> String {
-    ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Why a signing step refused or failed.

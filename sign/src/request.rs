@@ -2,7 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use tessera_core::{hash::transcript_hash, Ciphersuite, Identifier, KeyTweak, PublicKeyPackage, Tweak};
+use tessera_core::{
+    hash::transcript_hash, Ciphersuite, Identifier, KeyTweak, PublicKeyPackage, Tweak,
+};
 
 use crate::{error::SignError, package::SigningPackage};
 

@@ -50,7 +50,10 @@ impl<C: Ciphersuite> SigningCommitments<C> {
     /// Decodes commitments received from a peer, strictly (non-identity, canonical,
     /// prime-order).
     pub fn from_bytes(hiding: &[u8], binding: &[u8]) -> Result<Self, EncodingError> {
-        Self::from_points(C::deserialize_point(hiding)?, C::deserialize_point(binding)?)
+        Self::from_points(
+            C::deserialize_point(hiding)?,
+            C::deserialize_point(binding)?,
+        )
     }
 
     fn from_points(hiding: C::Point, binding: C::Point) -> Result<Self, EncodingError> {

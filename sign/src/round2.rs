@@ -131,9 +131,11 @@ impl<C: Ciphersuite> Signer<C> {
             self.session.output_key_bytes(),
             package,
         );
-        let index = self.session.signers().binary_search(&self.identifier).map_err(|_| {
-            SignError::NotASigner(self.identifier)
-        })?;
+        let index = self
+            .session
+            .signers()
+            .binary_search(&self.identifier)
+            .map_err(|_| SignError::NotASigner(self.identifier))?;
         let rho = binding.factors[index].1;
         let lambda = lagrange_coefficient::<C>(self.identifier, self.session.signers())?;
         // z_i = d_i + e_i·ρ_i + λ_i·s_i·c, with (d_i, e_i) negated when BIP-340 made R even.

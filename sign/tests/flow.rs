@@ -23,7 +23,14 @@ fn every_subset_signs<C: Ciphersuite>(t: u16, n: u16, tweak: Tweak) {
             .filter(|&&i| mask & (1 << (i - 1)) != 0)
             .copied()
             .collect();
-        let result = sign(&keys, &public, &ids(&subset), b"msg", tweak.clone(), &mut rng);
+        let result = sign(
+            &keys,
+            &public,
+            &ids(&subset),
+            b"msg",
+            tweak.clone(),
+            &mut rng,
+        );
         if subset.len() >= usize::from(t) {
             let (sig, q) = result.unwrap();
             verify::<C>(&q, b"msg", &sig).unwrap();
@@ -78,8 +85,15 @@ fn taproot_signs_with_odd_y_at_every_step() {
         let t = Taproot::deserialize_scalar(&tagged_hash(b"TapTweak", &[x])).unwrap();
         odd_q |= !Taproot::has_even_y(&(internal + Taproot::mul_base(&t)));
         for tweak in &tweaks {
-            let (sig, q) = sign(&keys, &public, &ids(&[1, 3]), b"tx", tweak.clone(), &mut rng)
-                .unwrap_or_else(|e| panic!("round {round} {tweak:?}: {e}"));
+            let (sig, q) = sign(
+                &keys,
+                &public,
+                &ids(&[1, 3]),
+                b"tx",
+                tweak.clone(),
+                &mut rng,
+            )
+            .unwrap_or_else(|e| panic!("round {round} {tweak:?}: {e}"));
             let bytes = sig.to_bytes().unwrap();
             let xonly = Taproot::serialize_verifying_key(&q).unwrap();
             let vk = k256::schnorr::VerifyingKey::from_slice(&xonly).unwrap();
@@ -114,13 +128,19 @@ fn signer_side_checks<C: Ciphersuite>() {
     let alone = request(&ids(&[1]), b"m", Tweak::none());
     assert!(matches!(
         Signer::new(&keys[0], alone).unwrap_err(),
-        SignError::NotEnoughSigners { got: 1, threshold: 2 }
+        SignError::NotEnoughSigners {
+            got: 1,
+            threshold: 2
+        }
     ));
 
     let commit_both = |rng: &mut ChaCha20Rng| {
         let (n1, c1) = s1.commit(rng);
         let (_n2, c2) = s2.commit(rng);
-        (n1, BTreeMap::from([(s1.identifier(), c1), (s2.identifier(), c2)]))
+        (
+            n1,
+            BTreeMap::from([(s1.identifier(), c1), (s2.identifier(), c2)]),
+        )
     };
 
     // Another message than the approved one.
@@ -142,7 +162,10 @@ fn signer_side_checks<C: Ciphersuite>() {
     let other = coms[&s2.identifier()];
     coms.insert(s1.identifier(), other);
     let bad = SigningPackage::new(coms, b"approved".to_vec());
-    assert_eq!(s1.sign(n1, &bad).unwrap_err(), SignError::OwnCommitmentChanged);
+    assert_eq!(
+        s1.sign(n1, &bad).unwrap_err(),
+        SignError::OwnCommitmentChanged
+    );
 
     // Nonces drawn for another request cannot be used.
     let other_req = request(&ids(&[1, 3]), b"approved", Tweak::none());
@@ -179,7 +202,8 @@ fn aggregation_names_culprits<C: Ciphersuite>() {
         let one = C::serialize_scalar(&C::Scalar::from(1u64));
         let bumped = C::deserialize_scalar(&bytes).unwrap() + C::deserialize_scalar(&one).unwrap();
         bytes = C::serialize_scalar(&bumped);
-        s.shares.insert(id, SignatureShare::from_bytes(&bytes).unwrap());
+        s.shares
+            .insert(id, SignatureShare::from_bytes(&bytes).unwrap());
     }
     assert_eq!(
         s.aggregator.aggregate(&s.package, &s.shares).unwrap_err(),
@@ -216,7 +240,14 @@ fn mixed_sharings_fail<C: Ciphersuite>() {
     let (a, public) = split(&secret, 2, 3, &mut rng).unwrap();
     let (b, _) = split(&secret, 2, 3, &mut rng).unwrap();
     let mixed = vec![a[0].clone(), b[1].clone()];
-    let err = sign(&mixed, &public, &ids(&[1, 2]), b"m", Tweak::none(), &mut rng);
+    let err = sign(
+        &mixed,
+        &public,
+        &ids(&[1, 2]),
+        b"m",
+        Tweak::none(),
+        &mut rng,
+    );
     // b[1] does not match a's verifying share for 2: it is named as the culprit.
     assert_eq!(
         err.unwrap_err(),

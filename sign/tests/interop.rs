@@ -33,7 +33,15 @@ fn ed25519_signatures_verify_under_dalek_and_zf() {
         let (keys, public) = split_random::<Ed25519>(t, n, &mut rng).unwrap();
         let signers = subset(t, n, &mut rng);
         let msg = format!("ed25519 {t}-of-{n}");
-        let (sig, q) = sign(&keys, &public, &signers, msg.as_bytes(), Tweak::none(), &mut rng).unwrap();
+        let (sig, q) = sign(
+            &keys,
+            &public,
+            &signers,
+            msg.as_bytes(),
+            Tweak::none(),
+            &mut rng,
+        )
+        .unwrap();
         let sig = sig.to_bytes().unwrap();
         let pk = Ed25519::serialize_point(&q).unwrap();
 
@@ -58,7 +66,8 @@ fn secp256k1_signatures_verify_under_zf() {
         let sig = sig.to_bytes().unwrap();
         assert_eq!(sig.len(), 65);
         let zvk =
-            frost_secp256k1::VerifyingKey::deserialize(&Secp256k1::serialize_point(&q).unwrap()).unwrap();
+            frost_secp256k1::VerifyingKey::deserialize(&Secp256k1::serialize_point(&q).unwrap())
+                .unwrap();
         let zsig = frost_secp256k1::Signature::deserialize(&sig).unwrap();
         zvk.verify(b"secp", &zsig).unwrap();
         assert!(zvk.verify(b"other", &zsig).is_err());
@@ -66,7 +75,9 @@ fn secp256k1_signatures_verify_under_zf() {
 }
 
 /// ZF's public key package for the same verifying shares, so its tweak can be compared.
-fn zf_public(public: &tessera_core::PublicKeyPackage<Taproot>) -> frost_secp256k1_tr::keys::PublicKeyPackage {
+fn zf_public(
+    public: &tessera_core::PublicKeyPackage<Taproot>,
+) -> frost_secp256k1_tr::keys::PublicKeyPackage {
     let shares: BTreeMap<_, _> = public
         .verifying_shares()
         .iter()
@@ -115,7 +126,11 @@ fn taproot_signatures_verify_under_k256_and_zf_with_the_same_tweaked_key() {
 
             let zf = zf_public(&public).tweak(zf_root);
             let zf_q = zf.verifying_key().serialize().unwrap();
-            assert_eq!(&zf_q[1..], xonly.as_slice(), "output key differs from ZF's tweak");
+            assert_eq!(
+                &zf_q[1..],
+                xonly.as_slice(),
+                "output key differs from ZF's tweak"
+            );
             let zsig = frost_secp256k1_tr::Signature::deserialize(&sig).unwrap();
             zf.verifying_key().verify(b"taproot", &zsig).unwrap();
         }

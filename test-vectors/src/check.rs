@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use tessera_core::{
-    polynomial::SecretPolynomial, Ciphersuite, Ed25519, Identifier, Secp256k1, SecretScalar,
-    Suite, Taproot, Tweak,
+    polynomial::SecretPolynomial, Ciphersuite, Ed25519, Identifier, Secp256k1, SecretScalar, Suite,
+    Taproot, Tweak,
 };
 use tessera_sign::{
     binding_factor_input_prefix, compute_binding_factors, nonce_generate, verify, Aggregator,
@@ -154,7 +154,11 @@ fn replay_signing<C: Ciphersuite>(v: &SigningVector, steps: &mut Steps) -> Resul
             ("binding_nonce", &binding_rand, &sv.binding_nonce),
         ] {
             let nonce = nonce_generate(rand, key.signing_share());
-            steps.compare(format!("participant {id}: {label}"), expected, &*nonce.to_bytes());
+            steps.compare(
+                format!("participant {id}: {label}"),
+                expected,
+                &*nonce.to_bytes(),
+            );
         }
         let (nonces, com) = signer
             .commit_with_randomness(&hiding_rand, &binding_rand)
@@ -218,7 +222,8 @@ fn replay_signing<C: Ciphersuite>(v: &SigningVector, steps: &mut Steps) -> Resul
     let expected = Signature::<C>::from_bytes(&unhex(&v.signature)?).map_err(|e| e.to_string())?;
     steps.record(
         "signature verifies",
-        verify::<C>(aggregator.session().output_key(), &message, &expected).map_err(|e| e.to_string()),
+        verify::<C>(aggregator.session().output_key(), &message, &expected)
+            .map_err(|e| e.to_string()),
     );
     Ok(())
 }
@@ -265,11 +270,22 @@ fn check_encodings<C: Ciphersuite>(name: &str, v: &EncodingVector) -> Vec<Outcom
     if let Some(id) = &v.identifier {
         match Identifier::new(id.value) {
             Ok(i) => {
-                steps.compare(format!("identifier {} encoding", id.value), &id.bytes, &i.serialize::<C>());
-                let back = unhex(&id.bytes).and_then(|b| Identifier::deserialize::<C>(&b).map_err(|e| e.to_string()));
+                steps.compare(
+                    format!("identifier {} encoding", id.value),
+                    &id.bytes,
+                    &i.serialize::<C>(),
+                );
+                let back = unhex(&id.bytes)
+                    .and_then(|b| Identifier::deserialize::<C>(&b).map_err(|e| e.to_string()));
                 steps.record(
                     format!("identifier {} decoding", id.value),
-                    back.and_then(|b| if b == i { Ok(()) } else { Err(format!("decoded {b}")) }),
+                    back.and_then(|b| {
+                        if b == i {
+                            Ok(())
+                        } else {
+                            Err(format!("decoded {b}"))
+                        }
+                    }),
                 );
             }
             Err(e) => steps.record("identifier", Err(e.to_string())),

@@ -16,7 +16,8 @@ use crate::{
 /// Converts an upstream document. `suite` overrides detection; otherwise the suite comes from
 /// the file (`config.group`, a 64-byte secp256k1 signature meaning taproot) or its name.
 pub fn convert(name: &str, doc: &Value, suite: Option<Suite>) -> Result<Document, LoadError> {
-    let bad = |what: &str| LoadError::Format(name.to_string(), format!("missing or malformed {what}"));
+    let bad =
+        |what: &str| LoadError::Format(name.to_string(), format!("missing or malformed {what}"));
     if doc.get("round_one_outputs").is_none() && doc.get("inputs").is_some() {
         return Err(LoadError::Unsupported(name.to_string(), "DKG"));
     }
@@ -87,7 +88,8 @@ fn number(v: &Value, key: &str) -> Option<u64> {
 fn signing(doc: &Value, suite: Suite) -> Option<Document> {
     let config = doc.get("config")?;
     let inputs = doc.get("inputs")?;
-    let group_key = text(inputs, "verifying_key_key").or_else(|| text(inputs, "group_public_key"))?;
+    let group_key =
+        text(inputs, "verifying_key_key").or_else(|| text(inputs, "group_public_key"))?;
     let round_one = doc.pointer("/round_one_outputs/outputs")?.as_array()?;
     let round_two = doc.pointer("/round_two_outputs/outputs")?.as_array()?;
     let signers = round_one

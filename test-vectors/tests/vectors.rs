@@ -17,9 +17,16 @@ fn every_bundled_vector_passes() {
     // Nine files; signing files have ~9 steps per signer; be sure the work was done.
     assert!(outcomes.len() > 100, "only {} steps ran", outcomes.len());
     for suite in ["ed25519", "secp256k1", "taproot"] {
-        for step in ["binding_factor_input", "signature_share", "signature verifies", "reject point"] {
+        for step in [
+            "binding_factor_input",
+            "signature_share",
+            "signature verifies",
+            "reject point",
+        ] {
             assert!(
-                outcomes.iter().any(|o| o.source.starts_with(suite) && o.step.contains(step)),
+                outcomes
+                    .iter()
+                    .any(|o| o.source.starts_with(suite) && o.step.contains(step)),
                 "{suite}: no `{step}` step ran"
             );
         }
@@ -30,7 +37,10 @@ fn every_bundled_vector_passes() {
 fn a_changed_value_is_reported() {
     let json = include_str!("../vectors/taproot/signing.json");
     let doc: serde_json::Value = serde_json::from_str(json).unwrap();
-    let good_share = doc["signers"][1]["signature_share"].as_str().unwrap().to_string();
+    let good_share = doc["signers"][1]["signature_share"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut flipped = good_share.clone().into_bytes();
     flipped[63] = if flipped[63] == b'0' { b'1' } else { b'0' };
     let tampered = json.replace(&good_share, std::str::from_utf8(&flipped).unwrap());
@@ -49,7 +59,12 @@ fn upstream_files_pass_when_present() {
     }
     let mut checked = 0;
     for suite in ["frost-ed25519", "frost-secp256k1", "frost-secp256k1-tr"] {
-        for file in ["vectors.json", "vectors-big-identifier.json", "elements.json", "samples.json"] {
+        for file in [
+            "vectors.json",
+            "vectors-big-identifier.json",
+            "elements.json",
+            "samples.json",
+        ] {
             let path = root.join(suite).join(file);
             let name = format!("{suite}/{file}");
             let outcomes = check_document(&name, &std::fs::read_to_string(&path).unwrap(), None)

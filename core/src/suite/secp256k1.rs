@@ -70,8 +70,11 @@ fn deserialize_point(bytes: &[u8]) -> Result<ProjectivePoint, EncodingError> {
 }
 
 fn multiscalar_mul_vartime(scalars: &[Scalar], points: &[ProjectivePoint]) -> ProjectivePoint {
-    let pairs: Vec<(ProjectivePoint, Scalar)> =
-        points.iter().copied().zip(scalars.iter().copied()).collect();
+    let pairs: Vec<(ProjectivePoint, Scalar)> = points
+        .iter()
+        .copied()
+        .zip(scalars.iter().copied())
+        .collect();
     ProjectivePoint::lincomb_vartime(pairs.as_slice())
 }
 
@@ -128,7 +131,10 @@ macro_rules! secp256k1_common {
         fn mul_base(s: &Scalar) -> ProjectivePoint {
             ProjectivePoint::mul_by_generator(s)
         }
-        fn multiscalar_mul_vartime(scalars: &[Scalar], points: &[ProjectivePoint]) -> ProjectivePoint {
+        fn multiscalar_mul_vartime(
+            scalars: &[Scalar],
+            points: &[ProjectivePoint],
+        ) -> ProjectivePoint {
             multiscalar_mul_vartime(scalars, points)
         }
         fn mul_base_add_vartime(a: &Scalar, b: &Scalar, p: &ProjectivePoint) -> ProjectivePoint {

@@ -51,10 +51,12 @@ fn ed25519_rejects_non_canonical_small_order_and_identity() {
     // The identity (0, 1).
     let mut identity = [0u8; 32];
     identity[0] = 1;
-    assert_eq!(Ed25519::deserialize_point(&identity), Err(EncodingError::Identity));
+    assert_eq!(
+        Ed25519::deserialize_point(&identity),
+        Err(EncodingError::Identity)
+    );
     // y = p + 1 encodes the identity non-canonically.
-    let mut noncanon =
-        h("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+    let mut noncanon = h("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
     assert_eq!(
         Ed25519::deserialize_point(&noncanon),
         Err(EncodingError::NonCanonicalPoint)
@@ -85,7 +87,10 @@ fn ed25519_rejects_non_canonical_small_order_and_identity() {
     // y = 2 is not on the curve.
     let mut off = [0u8; 32];
     off[0] = 2;
-    assert_eq!(Ed25519::deserialize_point(&off), Err(EncodingError::NotOnCurve));
+    assert_eq!(
+        Ed25519::deserialize_point(&off),
+        Err(EncodingError::NotOnCurve)
+    );
     // The group order L is not canonical.
     let l = h("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
     assert_eq!(
@@ -99,17 +104,29 @@ fn secp256k1_rejects_bad_tags_off_curve_and_overflow() {
     let g = Secp256k1::serialize_point(&Secp256k1::mul_base(&k256::Scalar::ONE)).unwrap();
     let mut bad = g;
     bad[0] = 0x04;
-    assert_eq!(Secp256k1::deserialize_point(&bad), Err(EncodingError::BadTag));
+    assert_eq!(
+        Secp256k1::deserialize_point(&bad),
+        Err(EncodingError::BadTag)
+    );
     bad[0] = 0x00;
-    assert_eq!(Secp256k1::deserialize_point(&bad), Err(EncodingError::BadTag));
+    assert_eq!(
+        Secp256k1::deserialize_point(&bad),
+        Err(EncodingError::BadTag)
+    );
     // x = p is not a field element.
     let x_eq_p = h("02fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f");
-    assert_eq!(Secp256k1::deserialize_point(&x_eq_p), Err(EncodingError::NotOnCurve));
+    assert_eq!(
+        Secp256k1::deserialize_point(&x_eq_p),
+        Err(EncodingError::NotOnCurve)
+    );
     // x = 5 has no y on secp256k1 (5^3 + 7 = 132 is not a square mod p).
     let mut x5 = [0u8; 33];
     x5[0] = 2;
     x5[32] = 5;
-    assert_eq!(Secp256k1::deserialize_point(&x5), Err(EncodingError::NotOnCurve));
+    assert_eq!(
+        Secp256k1::deserialize_point(&x5),
+        Err(EncodingError::NotOnCurve)
+    );
     // The group order n.
     let n = h("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141");
     assert_eq!(
@@ -130,7 +147,10 @@ fn taproot_verifying_keys_are_x_only_and_even() {
         let from32 = Taproot::deserialize_verifying_key(&full[1..]).unwrap();
         assert_eq!(from33, from32);
         assert!(Taproot::has_even_y(&from32));
-        assert_eq!(Taproot::serialize_verifying_key(&p).unwrap(), full[1..].to_vec());
+        assert_eq!(
+            Taproot::serialize_verifying_key(&p).unwrap(),
+            full[1..].to_vec()
+        );
     }
     assert!(seen_odd, "the sample must include odd-y keys");
 }

@@ -93,7 +93,10 @@ fn taproot_tweak_is_consistent_for_odd_and_even_keys() {
             let kt = KeyTweak::<Taproot>::derive(&p, &[9; 32], tweak).unwrap();
             assert!(Taproot::has_even_y(kt.output_key()));
             let q_secret = kt.apply_to_share(&x);
-            assert_eq!(Taproot::mul_base(q_secret.expose_secret()), *kt.output_key());
+            assert_eq!(
+                Taproot::mul_base(q_secret.expose_secret()),
+                *kt.output_key()
+            );
             assert_eq!(kt.apply_to_point(&p), *kt.output_key());
             // Before the final even-y step, count odd intermediate keys.
             if !tweak.derivation.is_empty() {
@@ -124,7 +127,10 @@ fn taproot_tweak_is_consistent_for_odd_and_even_keys() {
             }
         }
     }
-    assert!(odd_p > 0 && odd_child > 0 && odd_q > 0, "{odd_p} {odd_child} {odd_q}");
+    assert!(
+        odd_p > 0 && odd_child > 0 && odd_q > 0,
+        "{odd_p} {odd_child} {odd_q}"
+    );
 }
 
 #[test]
