@@ -14,6 +14,24 @@ fn tessera(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `tessera verify --suite SUITE --public-key KEY --message MSG --signature SIG`, plus `extra`
+/// global flags before the subcommand.
+fn verify(extra: &[&str], suite: &str, key: &str, msg: &str, sig: &str) -> (i32, String, String) {
+    let mut args = extra.to_vec();
+    args.extend([
+        "verify",
+        "--suite",
+        suite,
+        "--public-key",
+        key,
+        "--message",
+        msg,
+        "--signature",
+        sig,
+    ]);
+    tessera(&args)
+}
+
 // RFC 9591 Appendix E.1 values (FROST(Ed25519, SHA-512)).
 const ED_KEY: &str = "15d21ccd7ee42959562fc8aa63224c8851fb3ec85a3faf66040d380fb9738673";
 const ED_SIG: &str = "154fb694ee7fcb37bf2381d94488c2a84b03b3352ad085feca81ad26d45852b7ecfe971ce4da95c4a95db93ac376b053897fca212ef85f99cf696bffeb178f07";
@@ -23,90 +41,30 @@ const TR_SIG: &str = "0c776a9516a77808b70a31e74f1464814a6fcf897fb3a6bd84c7a9a9a7
 
 #[test]
 fn verify_valid_invalid_and_bad_input() {
-    let (code, out, _) = tessera(&[
-        "verify",
-        "--suite",
-        "ed25519",
-        "--public-key",
-        ED_KEY,
-        "--message",
-        "74657374",
-        "--signature",
-        ED_SIG,
-    ]);
+    let (code, out, _) = verify(&[], "ed25519", ED_KEY, "74657374", ED_SIG);
     assert_eq!((code, out.trim()), (0, "valid"));
 
-    let (code, out, _) = tessera(&[
-        "verify",
-        "--suite",
-        "ed25519",
-        "--public-key",
-        ED_KEY,
-        "--message",
-        "74657375",
-        "--signature",
-        ED_SIG,
-    ]);
+    let (code, out, _) = verify(&[], "ed25519", ED_KEY, "74657375", ED_SIG);
     assert_eq!(code, 1);
     assert!(out.starts_with("invalid: "), "{out}");
     assert_eq!(out.lines().count(), 1);
 
     // Taproot: 33-byte and 32-byte forms of the key both work.
     for key in [TR_KEY, &TR_KEY[2..]] {
-        let (code, out, _) = tessera(&[
-            "verify",
-            "--suite",
-            "taproot",
-            "--public-key",
-            key,
-            "--message",
-            "74657374",
-            "--signature",
-            TR_SIG,
-        ]);
+        let (code, out, _) = verify(&[], "taproot", key, "74657374", TR_SIG);
         assert_eq!((code, out.trim()), (0, "valid"), "key {key}");
     }
 
     // Undecodable input and bad usage exit 2 with one line on stderr.
-    let (code, _, err) = tessera(&[
-        "verify",
-        "--suite",
-        "ed25519",
-        "--public-key",
-        "zz",
-        "--message",
-        "00",
-        "--signature",
-        ED_SIG,
-    ]);
+    let (code, _, err) = verify(&[], "ed25519", "zz", "00", ED_SIG);
     assert_eq!(code, 2);
     assert!(
         err.starts_with("error: ") && err.lines().count() == 1,
         "{err}"
     );
-    let (code, _, err) = tessera(&[
-        "verify",
-        "--suite",
-        "secp256k1",
-        "--public-key",
-        "0212",
-        "--message",
-        "00",
-        "--signature",
-        "00",
-    ]);
+    let (code, _, err) = verify(&[], "secp256k1", "0212", "00", "00");
     assert_eq!(code, 2, "{err}");
-    let (code, _, _) = tessera(&[
-        "verify",
-        "--suite",
-        "ed448",
-        "--public-key",
-        ED_KEY,
-        "--message",
-        "00",
-        "--signature",
-        ED_SIG,
-    ]);
+    let (code, _, _) = verify(&[], "ed448", ED_KEY, "00", ED_SIG);
     assert_eq!(code, 2);
     let (code, _, _) = tessera(&[
         "verify",
@@ -121,31 +79,10 @@ fn verify_valid_invalid_and_bad_input() {
 
     // A signature whose R is not a point is invalid (exit 1), not a crash.
     let bad_r = format!("{}{}", "02".repeat(32), &ED_SIG[64..]);
-    let (code, out, _) = tessera(&[
-        "verify",
-        "--suite",
-        "ed25519",
-        "--public-key",
-        ED_KEY,
-        "--message",
-        "74657374",
-        "--signature",
-        &bad_r,
-    ]);
+    let (code, out, _) = verify(&[], "ed25519", ED_KEY, "74657374", &bad_r);
     assert_eq!(code, 1, "{out}");
 
-    let (code, out, _) = tessera(&[
-        "--json",
-        "verify",
-        "--suite",
-        "ed25519",
-        "--public-key",
-        ED_KEY,
-        "--message",
-        "74657374",
-        "--signature",
-        ED_SIG,
-    ]);
+    let (code, out, _) = verify(&["--json"], "ed25519", ED_KEY, "74657374", ED_SIG);
     assert_eq!(code, 0);
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&out).unwrap()["valid"],

@@ -8,24 +8,23 @@ fn reconstructs<C: Ciphersuite>(t: u16, n: u16) {
     let (keys, public) = split(&secret, t, n, &mut rng).unwrap();
     assert_eq!(keys.len(), usize::from(n));
     assert_eq!(*public.group_key(), C::mul_base(secret.expose_secret()));
+    // Interpolates the shares of `ids` (a prefix of `window`) at zero.
+    let interpolate = |window: &[KeyPackage<C>], ids: &[Identifier]| -> C::Scalar {
+        let l = lagrange_coefficients::<C>(ids).unwrap();
+        window
+            .iter()
+            .zip(&l)
+            .map(|(k, l)| *k.signing_share().expose_secret() * l)
+            .sum()
+    };
     // Any t shares interpolate to the secret; t-1 shares do not.
     for window in keys.windows(usize::from(t)) {
         let ids: Vec<Identifier> = window.iter().map(|k| k.identifier()).collect();
-        let l = lagrange_coefficients::<C>(&ids).unwrap();
-        let got: C::Scalar = window
-            .iter()
-            .zip(&l)
-            .map(|(k, l)| *k.signing_share().expose_secret() * l)
-            .sum();
-        assert_eq!(got, *secret.expose_secret());
-        let short = &ids[..ids.len() - 1];
-        let l = lagrange_coefficients::<C>(short).unwrap();
-        let partial: C::Scalar = window
-            .iter()
-            .zip(&l)
-            .map(|(k, l)| *k.signing_share().expose_secret() * l)
-            .sum();
-        assert_ne!(partial, *secret.expose_secret());
+        assert_eq!(interpolate(window, &ids), *secret.expose_secret());
+        assert_ne!(
+            interpolate(window, &ids[..ids.len() - 1]),
+            *secret.expose_secret()
+        );
     }
 }
 
