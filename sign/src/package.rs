@@ -88,23 +88,17 @@ pub(crate) struct Binding<C: Ciphersuite> {
 
 impl<C: Ciphersuite> Binding<C> {
     /// RFC 9591 §4.5 `compute_group_commitment` as one multiscalar multiplication,
-    /// `R = Σ D_i + Σ ρ_i·E_i`, then the challenge (§4.6).
+    /// `R = Σ D_i + Σ ρ_i·E_i` (the D_i by plain additions), then the challenge (§4.6).
     pub fn new(
         output_key: &C::Point,
         output_key_bytes: &C::PointBytes,
         package: &SigningPackage<C>,
     ) -> Self {
         let factors = compute_binding_factors(output_key_bytes, package);
-        let n = package.commitments.len();
-        let mut scalars = Vec::with_capacity(2 * n);
-        let mut points = Vec::with_capacity(2 * n);
-        for ((_, rho), c) in factors.iter().zip(package.commitments.values()) {
-            scalars.push(C::Scalar::ONE);
-            points.push(*c.hiding());
-            scalars.push(*rho);
-            points.push(*c.binding());
-        }
-        let r = C::multiscalar_mul_vartime(&scalars, &points);
+        let rhos: Vec<C::Scalar> = factors.iter().map(|(_, rho)| *rho).collect();
+        let bindings: Vec<C::Point> = package.commitments.values().map(|c| *c.binding()).collect();
+        let hidings: C::Point = package.commitments.values().map(|c| *c.hiding()).sum();
+        let r = hidings + C::multiscalar_mul_vartime(&rhos, &bindings);
         let negated = !C::has_even_y(&r);
         let group_commitment = if negated { -r } else { r };
         let challenge = C::challenge(&group_commitment, output_key, &package.message);
@@ -126,5 +120,3 @@ impl<C: Ciphersuite> Binding<C> {
         }
     }
 }
-
-use ff::Field as _;
