@@ -124,6 +124,15 @@ impl<C: Ciphersuite> KeyPackage<C> {
     }
 }
 
+impl<C: Ciphersuite> zeroize::Zeroize for KeyPackage<C> {
+    fn zeroize(&mut self) {
+        self.signing_share.zeroize();
+    }
+}
+
+// The signing share zeroizes itself on drop; the rest is public.
+impl<C: Ciphersuite> zeroize::ZeroizeOnDrop for KeyPackage<C> {}
+
 impl<C: Ciphersuite> core::fmt::Debug for KeyPackage<C> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("KeyPackage")

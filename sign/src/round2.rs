@@ -147,6 +147,15 @@ impl<C: Ciphersuite> Signer<C> {
     }
 }
 
+impl<C: Ciphersuite> zeroize::Zeroize for Signer<C> {
+    fn zeroize(&mut self) {
+        self.signing_share.zeroize();
+    }
+}
+
+// The tweaked signing share zeroizes itself on drop; the rest is public.
+impl<C: Ciphersuite> zeroize::ZeroizeOnDrop for Signer<C> {}
+
 impl<C: Ciphersuite> core::fmt::Debug for Signer<C> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Signer")

@@ -274,3 +274,29 @@ fn identifiers_up_to_65535_work() {
     assert!(Identifier::new(0).is_err());
     assert_eq!(Identifier::new(65535).unwrap().get(), 65535);
 }
+
+/// Every type holding a secret zeroizes and never prints it.
+#[test]
+fn secret_types_zeroize_and_redact() {
+    fn zeroizing<T: zeroize::Zeroize + zeroize::ZeroizeOnDrop>() {}
+    zeroizing::<tessera_core::SecretScalar<Taproot>>();
+    zeroizing::<tessera_core::polynomial::SecretPolynomial<Ed25519>>();
+    zeroizing::<tessera_core::KeyPackage<Secp256k1>>();
+    zeroizing::<tessera_sign::SigningNonces<Taproot>>();
+    zeroizing::<Signer<Ed25519>>();
+
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    let (keys, _) = split_random::<Taproot>(2, 3, &mut rng).unwrap();
+    let secret_hex = hex::encode(*keys[0].signing_share().to_bytes());
+    let signer = Signer::new(&keys[0], request(&ids(&[1, 2]), b"m", Tweak::bip86())).unwrap();
+    let (nonces, _) = signer.commit(&mut rng);
+    for shown in [
+        format!("{:?}", keys[0]),
+        format!("{signer:?}"),
+        format!("{nonces:?}"),
+    ] {
+        // Case-insensitive: some Debug impls print hex in upper case.
+        let shown = shown.to_lowercase();
+        assert!(!shown.contains(&secret_hex[..16]), "{shown}");
+    }
+}
