@@ -219,18 +219,18 @@ fn sign_all<C: Ciphersuite>(
     request: &SigningRequest,
     rng: &mut Rng64,
 ) -> Result<Signed<C>, SignError> {
-    let signers: Vec<Signer<C>> = keys
+    let mut signers: Vec<Signer<C>> = keys
         .iter()
         .filter(|k| request.signers.contains(&k.identifier()))
         .map(|k| Signer::new(k, request.clone()))
         .collect::<Result<_, _>>()?;
-    let (nonces, commitments): (Vec<_>, BTreeMap<_, _>) = signers
-        .iter()
-        .map(|s| {
-            let (n, c) = s.commit(rng);
-            (n, (s.identifier(), c))
-        })
-        .unzip();
+    let mut nonces = Vec::new();
+    let mut commitments = BTreeMap::new();
+    for s in &mut signers {
+        let (n, c) = s.commit(rng)?;
+        nonces.push(n);
+        commitments.insert(s.identifier(), c);
+    }
     let package = SigningPackage::new(commitments, request.message.clone());
     let shares = signers
         .iter()

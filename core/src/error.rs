@@ -71,8 +71,8 @@ pub enum Error {
         /// Number given.
         got: usize,
     },
-    /// Verifying shares that do not interpolate to the group key.
-    #[error("verifying shares do not interpolate to the group key")]
+    /// Group key and verifying shares that do not lie on one polynomial of degree below t.
+    #[error("the verifying shares and group key are not consistent with the threshold")]
     InconsistentGroupKey,
     /// A tweak that this suite does not support.
     #[error("{0} keys do not support this tweak")]
@@ -82,6 +82,9 @@ pub enum Error {
         "derivation index {0} is hardened; only unhardened paths can be derived from a group key"
     )]
     HardenedDerivation(u32),
+    /// A derivation path longer than BIP-32's 255 levels.
+    #[error("derivation path has {0} levels; at most 255 are allowed")]
+    DerivationTooDeep(usize),
     /// A derivation or tweak step produced an invalid scalar or the identity (probability ~2^-127).
     #[error("derivation produced an invalid key; use the next index")]
     InvalidDerivation,

@@ -2,8 +2,13 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
+use ff::Field as _;
+use group::Group as _;
+
 use crate::{
-    error::Error, identifier::Identifier, lagrange::lagrange_coefficients, secret::SecretScalar,
+    error::Error, identifier::Identifier, lagrange::batch_invert, secret::SecretScalar,
     suite::Ciphersuite,
 };
 
@@ -20,8 +25,8 @@ pub struct PublicKeyPackage<C: Ciphersuite> {
 
 impl<C: Ciphersuite> PublicKeyPackage<C> {
     /// Builds a package after checking `2 <= threshold <= n`, that the group key and every
-    /// verifying share are valid non-identity points, and that the first `threshold` verifying
-    /// shares interpolate to the group key.
+    /// verifying share pass strict decoding (non-identity, prime order), and that all of them
+    /// lie on one polynomial of degree below the threshold ([`check_consistency`]).
     pub fn new(
         group_key: C::Point,
         verifying_shares: BTreeMap<Identifier, C::Point>,
@@ -29,28 +34,13 @@ impl<C: Ciphersuite> PublicKeyPackage<C> {
         chain_code: [u8; 32],
     ) -> Result<Self, Error> {
         check_threshold(threshold.into(), verifying_shares.len())?;
-        C::serialize_point(&group_key)?;
-        for y in verifying_shares.values() {
-            C::serialize_point(y)?;
-        }
-        let package = Self {
+        check_consistency::<C>(&group_key, &verifying_shares, threshold)?;
+        Ok(Self {
             group_key,
             verifying_shares,
             threshold,
             chain_code,
-        };
-        let ids: Vec<Identifier> = package
-            .verifying_shares
-            .keys()
-            .copied()
-            .take(threshold.into())
-            .collect();
-        let lambdas = lagrange_coefficients::<C>(&ids)?;
-        let points: Vec<C::Point> = ids.iter().map(|id| package.verifying_shares[id]).collect();
-        if C::multiscalar_mul_vartime(&lambdas, &points) != package.group_key {
-            return Err(Error::InconsistentGroupKey);
-        }
-        Ok(package)
+        })
     }
 
     /// The untweaked group key P.
@@ -87,15 +77,16 @@ impl<C: Ciphersuite> PublicKeyPackage<C> {
 pub struct KeyPackage<C: Ciphersuite> {
     identifier: Identifier,
     signing_share: SecretScalar<C>,
-    public: PublicKeyPackage<C>,
+    public: Arc<PublicKeyPackage<C>>,
 }
 
 impl<C: Ciphersuite> KeyPackage<C> {
-    /// Builds a key package after checking `s_i·G == Y_i`.
+    /// Builds a key package after checking `s_i·G == Y_i`. The public package is shared, so
+    /// n key packages of one group hold one copy of it.
     pub fn new(
         identifier: Identifier,
         signing_share: SecretScalar<C>,
-        public: PublicKeyPackage<C>,
+        public: Arc<PublicKeyPackage<C>>,
     ) -> Result<Self, Error> {
         let y = public.verifying_share(identifier)?;
         if C::mul_base(signing_share.expose_secret()) != *y {
@@ -143,6 +134,63 @@ impl<C: Ciphersuite> core::fmt::Debug for KeyPackage<C> {
     }
 }
 
+/// Checks that `(0, P), (x_1, Y_1), …, (x_n, Y_n)` lie on one polynomial of degree below
+/// `threshold` "in the exponent", after strict re-decoding of every point.
+///
+/// Such n+1 values form a Reed–Solomon codeword of dimension t exactly when they are orthogonal
+/// to the dual code, whose words are `(v_i·g(x_i))` with `v_i = Π_{j≠i} (x_i − x_j)^{-1}` and
+/// `deg g <= n − t` (the SCRAPE check, Cascudo–David 2017 §4). tessera checks the dual word
+/// `g(x) = Σ_k (ρ·x)^k`, with ρ hashed from all the points, by one multiscalar
+/// multiplication; a package that is not a codeword passes with probability at most
+/// `(n − t)/q`.
+pub fn check_consistency<C: Ciphersuite>(
+    group_key: &C::Point,
+    verifying_shares: &BTreeMap<Identifier, C::Point>,
+    threshold: u16,
+) -> Result<(), Error> {
+    let points: Vec<C::Point> = core::iter::once(*group_key)
+        .chain(verifying_shares.values().copied())
+        .collect();
+    let mut transcript = Vec::with_capacity(points.len() * C::POINT_LEN + 2);
+    transcript.extend_from_slice(&threshold.to_be_bytes());
+    for (id, p) in core::iter::once(None)
+        .chain(verifying_shares.keys().map(Some))
+        .zip(&points)
+    {
+        // Strict: what was built in memory must also survive the decoder's checks.
+        let bytes = C::serialize_point(p)?;
+        C::deserialize_point(bytes.as_ref())?;
+        transcript.extend_from_slice(&id.map_or(0, |i| i.get()).to_be_bytes());
+        transcript.extend_from_slice(bytes.as_ref());
+    }
+    let xs: Vec<C::Scalar> = core::iter::once(C::Scalar::ZERO)
+        .chain(verifying_shares.keys().map(|id| id.to_scalar::<C>()))
+        .collect();
+    let mut weights: Vec<C::Scalar> = xs
+        .iter()
+        .enumerate()
+        .map(|(i, xi)| {
+            xs.iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .fold(C::Scalar::ONE, |acc, (_, xj)| acc * (*xi - xj))
+        })
+        .collect();
+    batch_invert::<C>(&mut weights);
+    let rho = C::hash_to_scalar(b"tessera/keys/consistency/v1", &[&transcript]);
+    let degree = verifying_shares.len() - usize::from(threshold);
+    for (w, x) in weights.iter_mut().zip(&xs) {
+        let y = rho * x;
+        let g = (0..=degree).fold(C::Scalar::ZERO, |acc, _| acc * y + C::Scalar::ONE);
+        *w *= g;
+    }
+    if bool::from(C::multiscalar_mul_vartime(&weights, &points).is_identity()) {
+        Ok(())
+    } else {
+        Err(Error::InconsistentGroupKey)
+    }
+}
+
 /// Checks `2 <= threshold <= participants <= 65535`.
 pub fn check_threshold(threshold: usize, participants: usize) -> Result<(), Error> {
     if (2..=participants).contains(&threshold) && participants <= usize::from(u16::MAX) {
@@ -152,5 +200,84 @@ pub fn check_threshold(threshold: usize, participants: usize) -> Result<(), Erro
             threshold,
             participants,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{polynomial::SecretPolynomial, Ed25519, Secp256k1};
+    use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+
+    /// Group key and verifying shares of a random t-of-n sharing.
+    fn sharing<C: Ciphersuite>(
+        t: u16,
+        n: u16,
+        seed: u64,
+    ) -> (C::Point, BTreeMap<Identifier, C::Point>) {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let f =
+            SecretPolynomial::<C>::random(&SecretScalar::random(&mut rng), t, &mut rng).unwrap();
+        let shares = (1..=n)
+            .map(|i| {
+                let id = Identifier::new(i).unwrap();
+                (id, C::mul_base(f.evaluate(id).expose_secret()))
+            })
+            .collect();
+        (*f.commit().constant().unwrap(), shares)
+    }
+
+    fn rejects_any_inconsistency<C: Ciphersuite>() {
+        for (t, n) in [(2, 2), (2, 3), (3, 5), (5, 9)] {
+            let (p, shares) = sharing::<C>(t, n, u64::from(t * n));
+            assert!(PublicKeyPackage::<C>::new(p, shares.clone(), t, [0; 32]).is_ok());
+            // A threshold lower than the polynomial's degree + 1 is caught.
+            if t > 2 {
+                assert_eq!(
+                    PublicKeyPackage::<C>::new(p, shares.clone(), t - 1, [0; 32]),
+                    Err(Error::InconsistentGroupKey)
+                );
+            }
+            // Any one share replaced, including those past the first t, or the group key.
+            for id in shares.keys() {
+                let mut bad = shares.clone();
+                bad.insert(*id, shares[id] + C::mul_base(&C::Scalar::ONE));
+                assert_eq!(
+                    PublicKeyPackage::<C>::new(p, bad, t, [0; 32]),
+                    Err(Error::InconsistentGroupKey),
+                    "share {id} of {t}-of-{n}"
+                );
+            }
+            let wrong_key = p + C::mul_base(&C::Scalar::ONE);
+            assert_eq!(
+                PublicKeyPackage::<C>::new(wrong_key, shares, t, [0; 32]),
+                Err(Error::InconsistentGroupKey)
+            );
+        }
+    }
+
+    #[test]
+    fn inconsistent_packages_are_rejected() {
+        rejects_any_inconsistency::<Ed25519>();
+        rejects_any_inconsistency::<Secp256k1>();
+    }
+
+    #[test]
+    fn torsion_points_are_rejected() {
+        let (p, mut shares) = sharing::<Ed25519>(2, 3, 1);
+        let order8 = curve25519_dalek::edwards::CompressedEdwardsY(
+            hex::decode("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        )
+        .decompress()
+        .unwrap();
+        let id = Identifier::new(3).unwrap();
+        shares.insert(id, shares[&id] + order8);
+        assert_eq!(
+            PublicKeyPackage::<Ed25519>::new(p, shares, 2, [0; 32]),
+            Err(Error::Encoding(crate::EncodingError::NotPrimeOrder))
+        );
     }
 }

@@ -33,7 +33,9 @@ use crate::{
 )]
 #[serde(rename_all = "snake_case")]
 pub enum TaprootTweak {
-    /// No TapTweak: sign for the raw (even-y) key. For reference vectors and non-Taproot uses.
+    /// No TapTweak: sign for the raw (even-y) key. For reference vectors and non-Taproot uses;
+    /// wallets should use [`TaprootTweak::Bip86`] (BIP-341 recommends committing to an
+    /// unspendable script path), as `tessera` does.
     #[default]
     None,
     /// BIP-86: commit to an empty script tree, `t = hash_TapTweak(x(P))`.
@@ -85,6 +87,9 @@ impl Tweak {
     }
 }
 
+/// The longest derivation path accepted (BIP-32 depth is one byte).
+pub const MAX_DERIVATION_DEPTH: usize = 255;
+
 /// A derived tweak: the affine map `x ↦ m·x + c` (`m = ±1`) from the untweaked group secret
 /// to the secret of the output key Q, and Q itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,6 +117,10 @@ impl<C: Ciphersuite> KeyTweak<C> {
         };
         if !tweak.derivation.is_empty() && C::SUITE == Suite::Ed25519 {
             return Err(Error::TweakUnsupported(C::SUITE));
+        }
+        // BIP-32 serializes depth in one byte; a longer path is an attack on our time.
+        if tweak.derivation.len() > MAX_DERIVATION_DEPTH {
+            return Err(Error::DerivationTooDeep(tweak.derivation.len()));
         }
         for &index in &tweak.derivation {
             state.bip32_child(index)?;

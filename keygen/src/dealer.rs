@@ -4,12 +4,12 @@
 //! A dealer sees the whole secret: use it to import an existing key into a threshold group,
 //! then keep the dealer machine offline and erase it. New keys should come from the DKG.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use sha2::{Digest, Sha512};
 use tessera_core::{
-    hash::transcript_hash, keys::check_threshold, polynomial::SecretPolynomial, Ciphersuite,
-    Ed25519, Error, Identifier, KeyPackage, PublicKeyPackage, SecretScalar,
+    keys::check_threshold, polynomial::SecretPolynomial, Ciphersuite, Ed25519, Error, Identifier,
+    KeyPackage, PublicKeyPackage, SecretScalar,
 };
 use zeroize::Zeroizing;
 
@@ -23,7 +23,11 @@ pub fn split<C: Ciphersuite>(
 ) -> Result<(Vec<KeyPackage<C>>, PublicKeyPackage<C>), Error> {
     check_threshold(threshold.into(), participants.into())?;
     let polynomial = SecretPolynomial::random(secret, threshold, rng)?;
-    split_with_polynomial(&polynomial, participants)
+    // The chain code is private to the group: with it, anyone could derive and link every
+    // unhardened child key of the group key.
+    let mut chain_code = [0u8; 32];
+    rng.fill_bytes(&mut chain_code);
+    split_with_polynomial(&polynomial, participants, chain_code)
 }
 
 /// Splits a fresh random secret.
@@ -53,11 +57,13 @@ pub fn split_ed25519_seed(
     split(&secret, threshold, participants, rng)
 }
 
-/// Shares of a given polynomial for identifiers 1..=participants (used by [`split`] and to
-/// replay reference vectors). Every share is checked against the Feldman commitment.
+/// Shares of a given polynomial for identifiers 1..=participants, with the given BIP-32 chain
+/// code (used by [`split`] and to replay reference vectors). Every share is checked against the
+/// Feldman commitment.
 pub fn split_with_polynomial<C: Ciphersuite>(
     polynomial: &SecretPolynomial<C>,
     participants: u16,
+    chain_code: [u8; 32],
 ) -> Result<(Vec<KeyPackage<C>>, PublicKeyPackage<C>), Error> {
     let threshold = u16::try_from(polynomial.threshold()).map_err(|_| Error::InvalidThreshold {
         threshold: polynomial.threshold(),
@@ -80,27 +86,17 @@ pub fn split_with_polynomial<C: Ciphersuite>(
         verifying_shares.insert(id, C::mul_base(share.expose_secret()));
         shares.push((id, share));
     }
-    let public = PublicKeyPackage::new(
+    let public = Arc::new(PublicKeyPackage::new(
         group_key,
         verifying_shares,
         threshold,
-        dealer_chain_code::<C>(&group_key)?,
-    )?;
+        chain_code,
+    )?);
     let keys = shares
         .into_iter()
-        .map(|(id, share)| KeyPackage::new(id, share, public.clone()))
+        .map(|(id, share)| KeyPackage::new(id, share, Arc::clone(&public)))
         .collect::<Result<_, _>>()?;
-    Ok((keys, public))
-}
-
-/// The chain code of a dealt key: a tagged hash of the suite and group key, so that every
-/// holder derives the same child keys.
-fn dealer_chain_code<C: Ciphersuite>(group_key: &C::Point) -> Result<[u8; 32], Error> {
-    let key = C::serialize_point(group_key)?;
-    Ok(transcript_hash(
-        "tessera/dealer/chain-code/v1",
-        &[C::SUITE.name().as_bytes(), key.as_ref()],
-    ))
+    Ok((keys, PublicKeyPackage::clone(&public)))
 }
 
 #[cfg(test)]

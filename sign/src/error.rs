@@ -32,6 +32,12 @@ pub enum SignError {
     /// This party was asked to sign but is not in the approved signer set.
     #[error("participant {0} is not in the approved signer set")]
     NotASigner(Identifier),
+    /// This signer already ran round one for its request.
+    #[error("round one already ran for this request; a retry needs a new session")]
+    AlreadyCommitted,
+    /// Nonces that were wiped (zeroized) cannot sign.
+    #[error("these nonces were wiped and cannot sign")]
+    NoncesWiped,
     /// Nonces generated for a different request (session, message, signers or key).
     #[error("these nonces were generated for a different signing request")]
     NoncesFromAnotherRequest,

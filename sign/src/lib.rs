@@ -29,17 +29,17 @@
 //!     tweak: Tweak::bip86(),
 //!     signers: BTreeSet::from([keys[0].identifier(), keys[2].identifier()]),
 //! };
-//! let signers: Vec<Signer<Taproot>> = [&keys[0], &keys[2]]
+//! let mut signers: Vec<Signer<Taproot>> = [&keys[0], &keys[2]]
 //!     .into_iter()
 //!     .map(|k| Signer::new(k, request.clone()))
 //!     .collect::<Result<_, _>>()?;
-//! let (nonces, commitments): (Vec<_>, BTreeMap<Identifier, _>) = signers
-//!     .iter()
-//!     .map(|s| {
-//!         let (n, c) = s.commit(&mut rng);
-//!         (n, (s.identifier(), c))
-//!     })
-//!     .unzip();
+//! let mut nonces = Vec::new();
+//! let mut commitments = BTreeMap::<Identifier, _>::new();
+//! for s in &mut signers {
+//!     let (n, c) = s.commit(&mut rng)?;
+//!     nonces.push(n);
+//!     commitments.insert(s.identifier(), c);
+//! }
 //! let package = SigningPackage::new(commitments, request.message.clone());
 //! let shares = signers
 //!     .iter()

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use ff::Field as _;
+use subtle::ConstantTimeEq as _;
 use tessera_core::{hash::transcript_hash, Ciphersuite, EncodingError, SecretScalar};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -151,12 +153,23 @@ impl<C: Ciphersuite> SigningNonces<C> {
     pub(crate) fn request_digest(&self) -> &[u8; 32] {
         &self.request_digest
     }
+
+    /// Whether either nonce is zero (wiped), in constant time.
+    pub(crate) fn is_wiped(&self) -> bool {
+        let zero = C::Scalar::ZERO;
+        bool::from(
+            self.hiding.expose_secret().ct_eq(&zero) | self.binding.expose_secret().ct_eq(&zero),
+        )
+    }
 }
 
 impl<C: Ciphersuite> Zeroize for SigningNonces<C> {
+    /// Wipes the nonces and unbinds them from their request, so wiped nonces can never sign
+    /// (a zero nonce would reveal the share).
     fn zeroize(&mut self) {
         self.hiding.zeroize();
         self.binding.zeroize();
+        self.request_digest.zeroize();
     }
 }
 

@@ -40,6 +40,9 @@ pub struct Signer<C: Ciphersuite> {
     identifier: Identifier,
     signing_share: SecretScalar<C>,
     session: SessionKey<C>,
+    /// Round one ran: a signer commits once per request. With a broken RNG, a second commit
+    /// for the same request would repeat the nonces under a different package.
+    committed: bool,
 }
 
 impl<C: Ciphersuite> Signer<C> {
@@ -56,6 +59,7 @@ impl<C: Ciphersuite> Signer<C> {
             identifier,
             signing_share,
             session,
+            committed: false,
         })
     }
 
@@ -69,18 +73,20 @@ impl<C: Ciphersuite> Signer<C> {
         &self.session
     }
 
-    /// Round one (RFC 9591 §5.1): hedged nonces and their commitments.
+    /// Round one (RFC 9591 §5.1): hedged nonces and their commitments. Once per signer: a
+    /// retry is a new request with a new session id (design §3.2 step 4).
     pub fn commit(
-        &self,
+        &mut self,
         rng: &mut (impl rand_core::CryptoRng + ?Sized),
-    ) -> (SigningNonces<C>, SigningCommitments<C>) {
+    ) -> Result<(SigningNonces<C>, SigningCommitments<C>), SignError> {
+        self.mark_committed()?;
         loop {
             let hiding = hedged_randomness(rng, b"hiding", self.session.digest());
             let binding = hedged_randomness(rng, b"binding", self.session.digest());
             // Only a zero nonce (probability ~2^-252) fails; draw again then.
             if let Ok(nonces) = self.nonces_from(&hiding, &binding) {
                 let commitments = *nonces.commitments();
-                return (nonces, commitments);
+                return Ok((nonces, commitments));
             }
         }
     }
@@ -89,13 +95,21 @@ impl<C: Ciphersuite> Signer<C> {
     /// Reusing randomness for two requests leaks the signing share.
     #[cfg(feature = "vectors")]
     pub fn commit_with_randomness(
-        &self,
+        &mut self,
         hiding_randomness: &[u8; 32],
         binding_randomness: &[u8; 32],
     ) -> Result<(SigningNonces<C>, SigningCommitments<C>), SignError> {
+        self.mark_committed()?;
         let nonces = self.nonces_from(hiding_randomness, binding_randomness)?;
         let commitments = *nonces.commitments();
         Ok((nonces, commitments))
+    }
+
+    fn mark_committed(&mut self) -> Result<(), SignError> {
+        if std::mem::replace(&mut self.committed, true) {
+            return Err(SignError::AlreadyCommitted);
+        }
+        Ok(())
     }
 
     fn nonces_from(
@@ -115,6 +129,9 @@ impl<C: Ciphersuite> Signer<C> {
         nonces: SigningNonces<C>,
         package: &SigningPackage<C>,
     ) -> Result<SignatureShare<C>, SignError> {
+        if nonces.is_wiped() {
+            return Err(SignError::NoncesWiped);
+        }
         if nonces.request_digest() != self.session.digest() {
             return Err(SignError::NoncesFromAnotherRequest);
         }
@@ -139,11 +156,20 @@ impl<C: Ciphersuite> Signer<C> {
         let rho = binding.factors[index].1;
         let lambda = lagrange_coefficient::<C>(self.identifier, self.session.signers())?;
         // z_i = d_i + e_i·ρ_i + λ_i·s_i·c, with (d_i, e_i) negated when BIP-340 made R even.
-        let nonce = *nonces.hiding().expose_secret() + *nonces.binding().expose_secret() * rho;
-        let nonce = SecretScalar::<C>::new(if binding.negated { -nonce } else { nonce });
-        let z = *nonce.expose_secret()
-            + lambda * *self.signing_share.expose_secret() * binding.challenge;
-        Ok(SignatureShare { z })
+        let nonce = SecretScalar::<C>::new(
+            *nonces.hiding().expose_secret() + *nonces.binding().expose_secret() * rho,
+        );
+        let nonce = if binding.negated {
+            SecretScalar::new(-*nonce.expose_secret())
+        } else {
+            nonce
+        };
+        let key_part = SecretScalar::<C>::new(
+            lambda * *self.signing_share.expose_secret() * binding.challenge,
+        );
+        Ok(SignatureShare {
+            z: *nonce.expose_secret() + key_part.expose_secret(),
+        })
     }
 }
 

@@ -111,8 +111,6 @@ fn signer_side_checks<C: Ciphersuite>() {
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     let (keys, _) = split_random::<C>(2, 3, &mut rng).unwrap();
     let req = request(&ids(&[1, 2]), b"approved", Tweak::none());
-    let s1 = Signer::new(&keys[0], req.clone()).unwrap();
-    let s2 = Signer::new(&keys[1], req.clone()).unwrap();
 
     // Party 3 is not in the approved set.
     assert_eq!(
@@ -134,32 +132,40 @@ fn signer_side_checks<C: Ciphersuite>() {
         }
     ));
 
-    let commit_both = |rng: &mut ChaCha20Rng| {
-        let (n1, c1) = s1.commit(rng);
-        let (_n2, c2) = s2.commit(rng);
-        (
-            n1,
-            BTreeMap::from([(s1.identifier(), c1), (s2.identifier(), c2)]),
-        )
+    // A fresh session: signer 1, its nonces, and both parties' commitments.
+    let session = |rng: &mut ChaCha20Rng| {
+        let mut s1 = Signer::new(&keys[0], req.clone()).unwrap();
+        let mut s2 = Signer::new(&keys[1], req.clone()).unwrap();
+        let (n1, c1) = s1.commit(rng).unwrap();
+        let (_n2, c2) = s2.commit(rng).unwrap();
+        let coms = BTreeMap::from([(s1.identifier(), c1), (s2.identifier(), c2)]);
+        (s1, n1, coms)
     };
 
+    // Round one runs once per signer.
+    let (mut s1, n1, coms) = session(&mut rng);
+    assert_eq!(
+        s1.commit(&mut rng).unwrap_err(),
+        SignError::AlreadyCommitted
+    );
+
     // Another message than the approved one.
-    let (n1, coms) = commit_both(&mut rng);
     let bad = SigningPackage::new(coms.clone(), b"evil".to_vec());
     assert_eq!(s1.sign(n1, &bad).unwrap_err(), SignError::MessageMismatch);
 
-    // Another signer set (one commitment dropped, or one added).
-    let (n1, mut coms) = commit_both(&mut rng);
+    // Another signer set (one commitment added).
+    let (s1, n1, mut coms) = session(&mut rng);
     let (_, c3) = Signer::new(&keys[2], request(&ids(&[2, 3]), b"x", Tweak::none()))
         .unwrap()
-        .commit(&mut rng);
+        .commit(&mut rng)
+        .unwrap();
     coms.insert(keys[2].identifier(), c3);
     let bad = SigningPackage::new(coms, b"approved".to_vec());
     assert_eq!(s1.sign(n1, &bad).unwrap_err(), SignError::SignerSetMismatch);
 
     // Own commitment replaced by someone else's.
-    let (n1, mut coms) = commit_both(&mut rng);
-    let other = coms[&s2.identifier()];
+    let (s1, n1, mut coms) = session(&mut rng);
+    let other = coms[&ids(&[2])[0]];
     coms.insert(s1.identifier(), other);
     let bad = SigningPackage::new(coms, b"approved".to_vec());
     assert_eq!(
@@ -169,14 +175,22 @@ fn signer_side_checks<C: Ciphersuite>() {
 
     // Nonces drawn for another request cannot be used.
     let other_req = request(&ids(&[1, 3]), b"approved", Tweak::none());
-    let s1_other = Signer::new(&keys[0], other_req).unwrap();
-    let (foreign_nonces, _) = s1_other.commit(&mut rng);
-    let (_n1, coms) = commit_both(&mut rng);
+    let (foreign_nonces, _) = Signer::new(&keys[0], other_req)
+        .unwrap()
+        .commit(&mut rng)
+        .unwrap();
+    let (s1, _n1, coms) = session(&mut rng);
     let pkg = SigningPackage::new(coms, b"approved".to_vec());
     assert_eq!(
         s1.sign(foreign_nonces, &pkg).unwrap_err(),
         SignError::NoncesFromAnotherRequest
     );
+
+    // Wiped nonces never sign (a zero nonce would reveal the share).
+    let (s1, mut n1, coms) = session(&mut rng);
+    zeroize::Zeroize::zeroize(&mut n1);
+    let pkg = SigningPackage::new(coms, b"approved".to_vec());
+    assert_eq!(s1.sign(n1, &pkg).unwrap_err(), SignError::NoncesWiped);
 }
 
 #[test]
@@ -288,8 +302,8 @@ fn secret_types_zeroize_and_redact() {
     let mut rng = ChaCha20Rng::seed_from_u64(12);
     let (keys, _) = split_random::<Taproot>(2, 3, &mut rng).unwrap();
     let secret_hex = hex::encode(*keys[0].signing_share().to_bytes());
-    let signer = Signer::new(&keys[0], request(&ids(&[1, 2]), b"m", Tweak::bip86())).unwrap();
-    let (nonces, _) = signer.commit(&mut rng);
+    let mut signer = Signer::new(&keys[0], request(&ids(&[1, 2]), b"m", Tweak::bip86())).unwrap();
+    let (nonces, _) = signer.commit(&mut rng).unwrap();
     for shown in [
         format!("{:?}", keys[0]),
         format!("{signer:?}"),

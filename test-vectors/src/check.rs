@@ -16,6 +16,10 @@ use crate::{
     upstream, LoadError, Outcome,
 };
 
+/// The largest committee a vector file may deal to (the upstream files use at most 257);
+/// bounds the work a hostile file can cause.
+pub const MAX_VECTOR_PARTICIPANTS: u16 = 1024;
+
 /// Parses `json` (tessera or upstream schema) and checks it. `suite` overrides detection.
 pub fn check_document(
     name: &str,
@@ -113,8 +117,16 @@ fn replay_signing<C: Ciphersuite>(v: &SigningVector, steps: &mut Steps) -> Resul
         coefficients.push(scalar::<C>(c)?);
     }
     let polynomial = SecretPolynomial::from_coefficients(coefficients);
-    let (keys, public) = tessera_keygen::dealer::split_with_polynomial(&polynomial, v.participants)
-        .map_err(|e| e.to_string())?;
+    if v.participants > MAX_VECTOR_PARTICIPANTS {
+        return Err(format!(
+            "{} participants; vectors may have at most {MAX_VECTOR_PARTICIPANTS}",
+            v.participants
+        ));
+    }
+    // Vectors carry no chain code; none is used without a derivation path.
+    let (keys, public) =
+        tessera_keygen::dealer::split_with_polynomial(&polynomial, v.participants, [0; 32])
+            .map_err(|e| e.to_string())?;
     for s in &v.shares {
         let key = keys
             .get(usize::from(s.id).wrapping_sub(1))
@@ -146,7 +158,7 @@ fn replay_signing<C: Ciphersuite>(v: &SigningVector, steps: &mut Steps) -> Resul
         let key = keys
             .get(usize::from(id.get()) - 1)
             .ok_or(format!("signer {id} has no share"))?;
-        let signer = Signer::new(key, request.clone()).map_err(|e| e.to_string())?;
+        let mut signer = Signer::new(key, request.clone()).map_err(|e| e.to_string())?;
         let hiding_rand = unhex32(&sv.hiding_randomness)?;
         let binding_rand = unhex32(&sv.binding_randomness)?;
         for (label, rand, expected) in [

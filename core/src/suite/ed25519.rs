@@ -97,12 +97,8 @@ impl Ciphersuite for Ed25519 {
         EdwardsPoint::vartime_double_scalar_mul_basepoint(b, p, a)
     }
 
-    fn h1(parts: &[&[u8]]) -> Scalar {
-        hash_to_scalar(b"rho", parts)
-    }
-
-    fn h3(parts: &[&[u8]]) -> Scalar {
-        hash_to_scalar(b"nonce", parts)
+    fn hash_to_scalar(tag: &[u8], parts: &[&[u8]]) -> Scalar {
+        hash_to_scalar(tag, parts)
     }
 
     fn h4(m: &[u8]) -> [u8; 64] {

@@ -66,10 +66,18 @@ pub trait Ciphersuite:
     /// `a·G + b·P` in variable time: only for public scalars and points (verification).
     fn mul_base_add_vartime(a: &Self::Scalar, b: &Self::Scalar, p: &Self::Point) -> Self::Point;
 
+    /// The suite's hash to a scalar under domain `contextString ‖ tag`, over the
+    /// concatenation of `parts` (RFC 9591 §6.1 / §6.5 construction of H1 and H3). tessera's own
+    /// uses pass tags that start with `tessera/`, so they never meet the RFC's tags.
+    fn hash_to_scalar(tag: &[u8], parts: &[&[u8]]) -> Self::Scalar;
     /// H1 (binding factors): `parts` are concatenated to form the RFC's input `m`.
-    fn h1(parts: &[&[u8]]) -> Self::Scalar;
+    fn h1(parts: &[&[u8]]) -> Self::Scalar {
+        Self::hash_to_scalar(b"rho", parts)
+    }
     /// H3 (nonces).
-    fn h3(parts: &[&[u8]]) -> Self::Scalar;
+    fn h3(parts: &[&[u8]]) -> Self::Scalar {
+        Self::hash_to_scalar(b"nonce", parts)
+    }
     /// H4 (message).
     fn h4(m: &[u8]) -> Self::Digest;
     /// H5 (commitment list).

@@ -140,11 +140,8 @@ macro_rules! secp256k1_common {
         fn mul_base_add_vartime(a: &Scalar, b: &Scalar, p: &ProjectivePoint) -> ProjectivePoint {
             ProjectivePoint::mul_by_generator_and_mul_add_vartime(a, b, p)
         }
-        fn h1(parts: &[&[u8]]) -> Scalar {
-            hash_to_scalar(Self::CONTEXT, b"rho", parts)
-        }
-        fn h3(parts: &[&[u8]]) -> Scalar {
-            hash_to_scalar(Self::CONTEXT, b"nonce", parts)
+        fn hash_to_scalar(tag: &[u8], parts: &[&[u8]]) -> Scalar {
+            hash_to_scalar(Self::CONTEXT, tag, parts)
         }
         fn h4(m: &[u8]) -> [u8; 32] {
             hash_to_digest(Self::CONTEXT, b"msg", m)

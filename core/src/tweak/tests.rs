@@ -144,3 +144,16 @@ fn tweak_encoding_is_injective_on_examples() {
     .encode();
     assert!(a != b && b != c && a != c);
 }
+
+#[test]
+fn derivation_depth_is_capped() {
+    let p = Secp256k1::mul_base(&k256::Scalar::from(3u64));
+    let deep = Tweak {
+        derivation: vec![1; MAX_DERIVATION_DEPTH + 1],
+        taproot: TaprootTweak::None,
+    };
+    assert_eq!(
+        KeyTweak::<Secp256k1>::derive(&p, &[0; 32], &deep),
+        Err(Error::DerivationTooDeep(MAX_DERIVATION_DEPTH + 1))
+    );
+}

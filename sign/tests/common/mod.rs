@@ -35,15 +35,15 @@ pub fn run_rounds<C: Ciphersuite>(
     rng: &mut ChaCha20Rng,
 ) -> Result<Session<C>, SignError> {
     let req = request(signer_ids, message, tweak);
-    let signers: Vec<Signer<C>> = keys
+    let mut signers: Vec<Signer<C>> = keys
         .iter()
         .filter(|k| signer_ids.contains(&k.identifier()))
         .map(|k| Signer::new(k, req.clone()))
         .collect::<Result<_, _>>()?;
     let mut nonces = Vec::new();
     let mut commitments = BTreeMap::new();
-    for s in &signers {
-        let (n, c) = s.commit(rng);
+    for s in &mut signers {
+        let (n, c) = s.commit(rng)?;
         nonces.push(n);
         commitments.insert(s.identifier(), c);
     }
