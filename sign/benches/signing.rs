@@ -131,7 +131,11 @@ fn bench_tessera<C: Ciphersuite>(c: &mut Criterion, suite: &str, t: u16, n: u16,
                 let (nonce, commitment) = signer.commit(&mut rng).expect("commit");
                 let mut all = commitments.clone();
                 all.insert(signer.identifier(), commitment);
-                (signer, Some(nonce), SigningPackage::new(all, MESSAGE.to_vec()))
+                (
+                    signer,
+                    Some(nonce),
+                    SigningPackage::new(all, MESSAGE.to_vec()),
+                )
             },
             |(signer, nonce, package)| {
                 let nonce = nonce.take().expect("nonces used once");
