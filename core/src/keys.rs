@@ -8,7 +8,10 @@ use ff::Field as _;
 use group::Group as _;
 
 use crate::{
-    error::Error, identifier::Identifier, lagrange::batch_invert, secret::SecretScalar,
+    error::Error,
+    identifier::Identifier,
+    lagrange::{batch_invert, node_products},
+    secret::SecretScalar,
     suite::Ciphersuite,
 };
 
@@ -166,16 +169,7 @@ pub fn check_consistency<C: Ciphersuite>(
     let xs: Vec<C::Scalar> = core::iter::once(C::Scalar::ZERO)
         .chain(verifying_shares.keys().map(|id| id.to_scalar::<C>()))
         .collect();
-    let mut weights: Vec<C::Scalar> = xs
-        .iter()
-        .enumerate()
-        .map(|(i, xi)| {
-            xs.iter()
-                .enumerate()
-                .filter(|&(j, _)| j != i)
-                .fold(C::Scalar::ONE, |acc, (_, xj)| acc * (*xi - xj))
-        })
-        .collect();
+    let mut weights = node_products::<C>(&xs);
     batch_invert::<C>(&mut weights);
     let rho = C::hash_to_scalar(b"tessera/keys/consistency/v1", &[&transcript]);
     let degree = verifying_shares.len() - usize::from(threshold);

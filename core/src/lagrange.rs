@@ -31,24 +31,33 @@ pub fn lagrange_coefficient<C: Ciphersuite>(
 
 /// All `λ_i` of the sorted, distinct set `ids`, with a single batched inversion.
 ///
-/// `λ_i = (Π_j x_j) / (x_i · Π_{j≠i}(x_j − x_i))`; the t denominators are inverted together
-/// by Montgomery's trick.
+/// `λ_i = Π_{j≠i} (−x_j)/(x_i − x_j) = P / ((−x_i) · Π_{j≠i}(x_i − x_j))` with
+/// `P = Π_j (−x_j)`; the t denominators are inverted together by Montgomery's trick.
 pub fn lagrange_coefficients<C: Ciphersuite>(ids: &[Identifier]) -> Result<Vec<C::Scalar>, Error> {
     check_sorted_distinct(ids)?;
     let xs: Vec<C::Scalar> = ids.iter().map(|id| id.to_scalar::<C>()).collect();
-    let product: C::Scalar = xs.iter().product();
-    let mut dens: Vec<C::Scalar> = xs
-        .iter()
+    let product: C::Scalar = xs.iter().map(|x| -*x).product();
+    let mut dens: Vec<C::Scalar> = node_products::<C>(&xs)
+        .into_iter()
+        .zip(&xs)
+        .map(|(d, x)| -*x * d)
+        .collect();
+    batch_invert::<C>(&mut dens);
+    Ok(dens.into_iter().map(|d| product * d).collect())
+}
+
+/// `Π_{j≠i} (x_i − x_j)` for every node `x_i` of `xs` (the inverses are the barycentric
+/// interpolation weights). O(n²) multiplications.
+pub fn node_products<C: Ciphersuite>(xs: &[C::Scalar]) -> Vec<C::Scalar> {
+    xs.iter()
         .enumerate()
         .map(|(i, xi)| {
             xs.iter()
                 .enumerate()
                 .filter(|&(j, _)| j != i)
-                .fold(*xi, |acc, (_, xj)| acc * (*xj - xi))
+                .fold(C::Scalar::ONE, |acc, (_, xj)| acc * (*xi - xj))
         })
-        .collect();
-    batch_invert::<C>(&mut dens);
-    Ok(dens.into_iter().map(|d| product * d).collect())
+        .collect()
 }
 
 /// Inverts every element of `values` in place with one inversion (Montgomery's trick).
