@@ -1,5 +1,7 @@
 //! Feldman verifiable secret sharing (RFC 9591 Appendix C.2; Feldman 1987).
 
+use group::Group as _;
+
 use crate::{error::Error, identifier::Identifier, secret::SecretScalar, suite::Ciphersuite};
 
 /// Public commitments `(a_0·G, …, a_{t-1}·G)` to a sharing polynomial.
@@ -52,8 +54,6 @@ impl<C: Ciphersuite> Commitment<C> {
         C::mul_base(share.expose_secret()) == self.evaluate(id)
     }
 }
-
-use group::Group as _;
 
 /// `k·P` for a public 16-bit `k`, by left-to-right double-and-add (variable time: `k` and `P`
 /// are public).

@@ -2,6 +2,8 @@
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use ff::Field as _;
+
 use crate::{
     error::Error, feldman::Commitment, identifier::Identifier, secret::SecretScalar,
     suite::Ciphersuite,
@@ -63,8 +65,6 @@ impl<C: Ciphersuite> SecretPolynomial<C> {
         Commitment::from_points(self.coefficients.iter().map(C::mul_base).collect())
     }
 }
-
-use ff::Field as _;
 
 impl<C: Ciphersuite> Zeroize for SecretPolynomial<C> {
     fn zeroize(&mut self) {

@@ -20,6 +20,9 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha512;
 
+use ff::Field as _;
+use group::Group as _;
+
 use crate::{
     error::Error,
     hash::tagged_hash,
@@ -204,9 +207,6 @@ impl<C: Ciphersuite> KeyTweak<C> {
         }
     }
 }
-
-use ff::Field as _;
-use group::Group as _;
 
 /// Serde helper: 32 bytes as hex.
 mod hex32 {
