@@ -11,7 +11,10 @@
 //! - [`keys`]: a participant's key package and the group's public key package;
 //! - [`tweak`]: the one function that turns an untweaked group key into the key a signature
 //!   verifies under (BIP-32 plain tweaks, BIP-341 TapTweak, BIP-340 even-y);
-//! - [`hash`]: domain-separated hashing for tessera's own transcripts.
+//! - [`hash`]: domain-separated hashing for tessera's own transcripts;
+//! - [`identity`]: device identity keys and the signatures protocol messages carry;
+//! - [`protocol`]: the sans-IO `Protocol` trait, message headers, culprits and evidence;
+//! - `sim` (feature `sim`): the in-process harness that runs any `Protocol`.
 //!
 //! Nothing here does IO; randomness is always passed in.
 #![forbid(unsafe_code)]
@@ -20,15 +23,21 @@ pub mod error;
 pub mod feldman;
 pub mod hash;
 pub mod identifier;
+pub mod identity;
 pub mod keys;
 pub mod lagrange;
 pub mod polynomial;
+pub mod protocol;
 pub mod secret;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod suite;
 pub mod tweak;
 
 pub use error::{EncodingError, Error};
 pub use identifier::Identifier;
+pub use identity::{Ed25519Identity, IdentityKey, IdentitySigner};
+pub use protocol::{Blame, Culprit, Evidence, Fault, PartyIndex, Protocol, SessionId, Step};
 pub use keys::{KeyPackage, PublicKeyPackage};
 pub use secret::SecretScalar;
 pub use suite::{Ciphersuite, Ed25519, Secp256k1, Suite, Taproot};
