@@ -21,7 +21,9 @@ pub const SIGNATURE_LEN: usize = 64;
 const PEER_ID_PREFIX: [u8; 6] = [0x00, 0x24, 0x08, 0x01, 0x12, 0x20];
 
 /// A device's public identity: a 32-byte Ed25519 public key.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct IdentityKey(#[serde(with = "hex32")] [u8; 32]);
 
 impl IdentityKey {
@@ -63,8 +65,11 @@ impl IdentityKey {
         let Ok(sig) = <[u8; SIGNATURE_LEN]>::try_from(signature) else {
             return false;
         };
-        key.verify_strict(&signed_bytes(purpose, message), &Signature::from_bytes(&sig))
-            .is_ok()
+        key.verify_strict(
+            &signed_bytes(purpose, message),
+            &Signature::from_bytes(&sig),
+        )
+        .is_ok()
     }
 }
 

@@ -155,7 +155,11 @@ pub trait Protocol {
     ///
     /// An identical repeat of a message already taken is ignored. After an error or after
     /// [`Step::Done`], the party takes no more messages.
-    fn receive(&mut self, from: PartyIndex, payload: &[u8]) -> Result<Step<Self::Output>, Self::Error>;
+    fn receive(
+        &mut self,
+        from: PartyIndex,
+        payload: &[u8],
+    ) -> Result<Step<Self::Output>, Self::Error>;
 }
 
 /// How strong the case against a culprit is (design §3).

@@ -163,7 +163,13 @@ impl<P: Protocol> Simulation<P> {
 
         for i in 0..n {
             let out = self.parties[i].start();
-            self.dispatch(i, out.map(Step::Continue), &mut outcomes, &mut sent, &mut queue);
+            self.dispatch(
+                i,
+                out.map(Step::Continue),
+                &mut outcomes,
+                &mut sent,
+                &mut queue,
+            );
         }
 
         let mut deliveries = 0;
