@@ -55,11 +55,15 @@ impl<C: Ciphersuite> Commitment<C> {
     }
 }
 
-/// `k·P` for a public 16-bit `k`, by left-to-right double-and-add (variable time: `k` and `P`
-/// are public).
+/// `k·P` for a public 16-bit `k`, by left-to-right double-and-add from `k`'s top bit
+/// (variable time: `k` and `P` are public). Identifier 100 costs 6 doublings and 2 additions.
 pub fn mul_small<C: Ciphersuite>(p: &C::Point, k: u16) -> C::Point {
-    let mut acc = C::Point::identity();
-    for bit in (0..16).rev() {
+    if k == 0 {
+        return C::Point::identity();
+    }
+    let top = 15 - k.leading_zeros();
+    let mut acc = *p;
+    for bit in (0..top).rev() {
         acc = acc.double();
         if (k >> bit) & 1 == 1 {
             acc += p;
@@ -88,7 +92,9 @@ mod tests {
             assert!(!com.verify_share(id, &wrong));
         }
         let p = C::mul_base(&C::Scalar::from(12345u64));
-        assert_eq!(mul_small::<C>(&p, 65535), p * C::Scalar::from(65535u64));
+        for k in [0u16, 1, 2, 3, 100, 255, 256, 32768, 65535] {
+            assert_eq!(mul_small::<C>(&p, k), p * C::Scalar::from(u64::from(k)));
+        }
     }
 
     #[test]

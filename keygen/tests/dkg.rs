@@ -280,7 +280,7 @@ fn invalid_encodings<C: Ciphersuite>() {
             let end = e.payload.len() - 64;
             let mut unsigned = e.payload[..end].to_vec();
             let at = Header::LEN + 2;
-            unsigned[at..at + C::POINT_LEN].fill(0xff);
+            unsigned[at..at + C::WIRE_POINT_LEN].fill(0xff);
             e.payload = resign(&unsigned, 2, &signer);
         }
         vec![e]

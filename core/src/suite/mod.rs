@@ -59,6 +59,22 @@ pub trait Ciphersuite:
     /// `DeserializeElement`, strict.
     fn deserialize_point(bytes: &[u8]) -> Result<Self::Point, EncodingError>;
 
+    /// Length of a point in tessera's own protocol messages (DKG and resharing commitments).
+    const WIRE_POINT_LEN: usize = Self::POINT_LEN;
+    /// Appends `p` in tessera's wire encoding. It is `SerializeElement` unless a suite has a
+    /// cheaper strict encoding to decode: secp256k1 uses 65-byte uncompressed SEC1, whose
+    /// decoding checks the curve equation instead of taking a square root, which matters when
+    /// a party decodes n·t commitment points.
+    fn write_wire_point(p: &Self::Point, out: &mut Vec<u8>) -> Result<(), EncodingError> {
+        out.extend_from_slice(Self::serialize_point(p)?.as_ref());
+        Ok(())
+    }
+    /// Strict decoding of [`Ciphersuite::write_wire_point`]'s encoding: canonical, on the
+    /// curve, prime order, not the identity.
+    fn read_wire_point(bytes: &[u8]) -> Result<Self::Point, EncodingError> {
+        Self::deserialize_point(bytes)
+    }
+
     /// `s·G`, constant time in `s`.
     fn mul_base(s: &Self::Scalar) -> Self::Point;
     /// `Σ s_i·P_i` in variable time: only for public scalars and points.

@@ -107,6 +107,33 @@ fn x_only(p: &ProjectivePoint) -> [u8; 32] {
     p.to_affine().x().into()
 }
 
+/// Uncompressed SEC1 (`0x04 ‖ x ‖ y`), tessera's wire encoding of secp256k1 points.
+fn write_wire_point(p: &ProjectivePoint, out: &mut Vec<u8>) -> Result<(), EncodingError> {
+    if bool::from(group::Group::is_identity(p)) {
+        return Err(EncodingError::Identity);
+    }
+    let a = p.to_affine();
+    out.push(0x04);
+    out.extend_from_slice(&a.x());
+    out.extend_from_slice(&a.y());
+    Ok(())
+}
+
+/// Strict decoding of uncompressed SEC1: tag 0x04, `x, y < p`, `y² = x³ + 7`. The identity
+/// has no such encoding, and secp256k1 has cofactor 1.
+fn read_wire_point(bytes: &[u8]) -> Result<ProjectivePoint, EncodingError> {
+    check_len(bytes, 65)?;
+    if bytes[0] != 0x04 {
+        return Err(EncodingError::BadTag);
+    }
+    let coordinate =
+        |b: &[u8]| FieldBytes::try_from(b).map_err(|_| EncodingError::NonCanonicalPoint);
+    let (x, y) = (coordinate(&bytes[1..33])?, coordinate(&bytes[33..])?);
+    Option::<AffinePoint>::from(AffinePoint::from_coordinates(&x, &y))
+        .map(ProjectivePoint::from)
+        .ok_or(EncodingError::NotOnCurve)
+}
+
 /// Implements the parts the two suites share, delegating to the free functions above.
 macro_rules! secp256k1_common {
     () => {
@@ -127,6 +154,13 @@ macro_rules! secp256k1_common {
         }
         fn deserialize_point(bytes: &[u8]) -> Result<ProjectivePoint, EncodingError> {
             deserialize_point(bytes)
+        }
+        const WIRE_POINT_LEN: usize = 65;
+        fn write_wire_point(p: &ProjectivePoint, out: &mut Vec<u8>) -> Result<(), EncodingError> {
+            write_wire_point(p, out)
+        }
+        fn read_wire_point(bytes: &[u8]) -> Result<ProjectivePoint, EncodingError> {
+            read_wire_point(bytes)
         }
         fn mul_base(s: &Scalar) -> ProjectivePoint {
             ProjectivePoint::mul_by_generator(s)

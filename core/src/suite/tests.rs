@@ -162,3 +162,34 @@ fn suite_names_parse() {
     }
     assert!("ed448".parse::<Suite>().is_err());
 }
+
+fn wire_points_roundtrip_and_reject<C: Ciphersuite>() {
+    let p = C::mul_base(&C::Scalar::from(987_654_321u64));
+    let mut out = Vec::new();
+    C::write_wire_point(&p, &mut out).unwrap();
+    assert_eq!(out.len(), C::WIRE_POINT_LEN);
+    assert_eq!(C::read_wire_point(&out).unwrap(), p);
+    assert!(C::read_wire_point(&out[1..]).is_err());
+    let mut bad = out.clone();
+    bad[C::WIRE_POINT_LEN - 1] ^= 1;
+    assert!(C::read_wire_point(&bad).is_err());
+    bad.fill(0xff);
+    assert!(C::read_wire_point(&bad).is_err());
+    assert_eq!(
+        C::write_wire_point(&C::Point::identity(), &mut Vec::new()),
+        Err(EncodingError::Identity)
+    );
+}
+
+#[test]
+fn wire_points() {
+    wire_points_roundtrip_and_reject::<Ed25519>();
+    wire_points_roundtrip_and_reject::<Secp256k1>();
+    wire_points_roundtrip_and_reject::<Taproot>();
+    // The uncompressed encoding must carry the 0x04 tag.
+    let p = Secp256k1::mul_base(&k256::Scalar::from(5u64));
+    let mut out = Vec::new();
+    Secp256k1::write_wire_point(&p, &mut out).unwrap();
+    out[0] = 0x02;
+    assert_eq!(Secp256k1::read_wire_point(&out), Err(EncodingError::BadTag));
+}

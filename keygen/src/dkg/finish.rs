@@ -53,7 +53,7 @@ impl<C: Ciphersuite> Dkg<C> {
             ));
         }
 
-        let pl = C::POINT_LEN;
+        let pl = C::WIRE_POINT_LEN;
         let t = usize::from(self.threshold);
         // Every round-1 payload was built or decoded with exactly t commitments right after
         // the header and the 2-byte count.

@@ -1,7 +1,8 @@
 //! DKG round 1 (design §3.1 step 1; Komlo–Goldberg FROST KeyGen round 1): the signed
 //! broadcast of Feldman commitments and a Schnorr proof of knowledge of the constant term.
 //!
-//! Body after the header: `t (u16 BE) ‖ C_0 … C_{t-1} ‖ R ‖ μ ‖ signature (64)`. The identity
+//! Body after the header: `t (u16 BE) ‖ C_0 … C_{t-1} ‖ R ‖ μ ‖ signature (64)`, points in the
+//! suite's wire encoding ([`Ciphersuite::write_wire_point`]). The identity
 //! signature covers the sender's roster index and every byte before it, so a signed round-1
 //! message is evidence anyone holding the roster can check.
 
@@ -70,15 +71,21 @@ pub(crate) fn build<C: Ciphersuite>(
     let mut payload = header.encode();
     // A commitment has exactly t <= 65535 coefficients (checked when the party was built).
     payload.extend_from_slice(&(commitment.points().len() as u16).to_be_bytes());
+    let c0_at = payload.len();
     for p in commitment.points() {
-        payload.extend_from_slice(C::serialize_point(p)?.as_ref());
+        C::write_wire_point(p, &mut payload)?;
     }
     let r = C::mul_base(nonce.expose_secret());
-    let r_bytes = C::serialize_point(&r)?;
-    let c0_bytes = C::serialize_point(&commitment.points()[0])?;
-    let c = pok_challenge::<C>(&header.session, id, c0_bytes.as_ref(), r_bytes.as_ref());
+    let r_at = payload.len();
+    C::write_wire_point(&r, &mut payload)?;
+    let wl = C::WIRE_POINT_LEN;
+    let c = pok_challenge::<C>(
+        &header.session,
+        id,
+        &payload[c0_at..c0_at + wl],
+        &payload[r_at..r_at + wl],
+    );
     let mu = *nonce.expose_secret() + *a0.expose_secret() * c;
-    payload.extend_from_slice(r_bytes.as_ref());
     payload.extend_from_slice(&C::serialize_scalar(&mu));
     let signature = signer.sign(PURPOSE, &signed_part(me, &payload));
     payload.extend_from_slice(&signature);
@@ -126,7 +133,7 @@ pub(crate) fn decode<C: Ciphersuite>(
         return Err((Fault::BadSignature, Evidence::AccusedBy(me)));
     }
     let proven = || Evidence::Proven(vec![payload.to_vec()]);
-    let pl = C::POINT_LEN;
+    let pl = C::WIRE_POINT_LEN;
     let Some((count, rest)) = body.split_first_chunk::<2>() else {
         return Err((Fault::Malformed("round-1 body too short"), proven()));
     };
@@ -146,8 +153,7 @@ pub(crate) fn decode<C: Ciphersuite>(
             proven(),
         ));
     }
-    let decode_point =
-        |b: &[u8]| C::deserialize_point(b).map_err(|e| (Fault::Encoding(e), proven()));
+    let decode_point = |b: &[u8]| C::read_wire_point(b).map_err(|e| (Fault::Encoding(e), proven()));
     let points = rest[..count * pl]
         .chunks_exact(pl)
         .map(decode_point)
