@@ -10,6 +10,17 @@ use sha2::{Digest, Sha512};
 use super::{check_len, Ciphersuite, Suite};
 use crate::error::EncodingError;
 
+/// `8⁻¹ mod L`.
+fn inverse_of_eight() -> Scalar {
+    Scalar::from(8u8).invert()
+}
+
+/// Whether the 255-bit y of a compressed Edwards point (little-endian, sign bit cleared) is
+/// below p = 2^255 − 19, i.e. not in `[2^255 − 19, 2^255)`.
+fn y_is_canonical(b: &[u8; 32]) -> bool {
+    !(b[31] & 0x7f == 0x7f && b[1..31].iter().all(|&x| x == 0xff) && b[0] >= 0xed)
+}
+
 /// FROST(Ed25519, SHA-512): signatures verify under RFC 8032 Ed25519.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Ed25519;
@@ -81,6 +92,39 @@ impl Ciphersuite for Ed25519 {
         }
         if !p.is_torsion_free() {
             return Err(EncodingError::NotPrimeOrder);
+        }
+        Ok(p)
+    }
+
+    /// tessera's wire encoding sends `R = 8⁻¹·P` (mod L), compressed; the receiver takes
+    /// `P = 8·R`. Multiplying by the cofactor lands every curve point in the prime-order
+    /// subgroup, so decoding needs three doublings where `DeserializeElement` needs a full
+    /// multiplication by L: the difference that decides a large DKG's cost. The 8 encodings
+    /// `R + T` (T of order 8) of one P are not told apart here; a party that sends different
+    /// ones to different parties fails the echo check like any equivocator.
+    fn write_wire_point(p: &EdwardsPoint, out: &mut Vec<u8>) -> Result<(), EncodingError> {
+        if p.is_identity() {
+            return Err(EncodingError::Identity);
+        }
+        out.extend_from_slice((p * inverse_of_eight()).compress().as_bytes());
+        Ok(())
+    }
+
+    /// Decodes `8·R`: 32 bytes, `y < p` (checked on the bytes), on the curve, and not the
+    /// identity after clearing the cofactor (which also rejects every encoding with x = 0).
+    fn read_wire_point(bytes: &[u8]) -> Result<EdwardsPoint, EncodingError> {
+        check_len(bytes, 32)?;
+        let mut b = [0u8; 32];
+        b.copy_from_slice(bytes);
+        if !y_is_canonical(&b) {
+            return Err(EncodingError::NonCanonicalPoint);
+        }
+        let p = CompressedEdwardsY(b)
+            .decompress()
+            .ok_or(EncodingError::NotOnCurve)?
+            .mul_by_cofactor();
+        if p.is_identity() {
+            return Err(EncodingError::Identity);
         }
         Ok(p)
     }

@@ -186,6 +186,31 @@ fn wire_points() {
     wire_points_roundtrip_and_reject::<Ed25519>();
     wire_points_roundtrip_and_reject::<Secp256k1>();
     wire_points_roundtrip_and_reject::<Taproot>();
+    // Ed25519: a point with a torsion component decodes to its prime-order part times 8
+    // over 8, and y >= p is refused.
+    let p = Ed25519::mul_base(&curve25519_dalek::Scalar::from(3u8));
+    let mut enc = Vec::new();
+    Ed25519::write_wire_point(&p, &mut enc).unwrap();
+    let r = curve25519_dalek::edwards::CompressedEdwardsY::from_slice(&enc)
+        .unwrap()
+        .decompress()
+        .unwrap();
+    let torsion = curve25519_dalek::constants::EIGHT_TORSION[1];
+    let tampered = (r + torsion).compress().to_bytes();
+    assert_eq!(Ed25519::read_wire_point(&tampered).unwrap(), p);
+    let mut high = [0xffu8; 32];
+    high[31] = 0x7f;
+    assert_eq!(
+        Ed25519::read_wire_point(&high),
+        Err(EncodingError::NonCanonicalPoint)
+    );
+    let small = curve25519_dalek::constants::EIGHT_TORSION[2]
+        .compress()
+        .to_bytes();
+    assert_eq!(
+        Ed25519::read_wire_point(&small),
+        Err(EncodingError::Identity)
+    );
     // The uncompressed encoding must carry the 0x04 tag.
     let p = Secp256k1::mul_base(&k256::Scalar::from(5u64));
     let mut out = Vec::new();
