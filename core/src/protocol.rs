@@ -107,6 +107,13 @@ pub struct Outgoing {
     pub payload: Vec<u8>,
 }
 
+impl Drop for Outgoing {
+    // Point-to-point payloads carry secret shares: wipe them once sent.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.payload);
+    }
+}
+
 impl fmt::Debug for Outgoing {
     // Point-to-point payloads carry secret shares: print only their size.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

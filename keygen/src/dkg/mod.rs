@@ -241,8 +241,12 @@ impl<C: Ciphersuite> Dkg<C> {
             .others()
             .map(|j| Outgoing {
                 to: Recipient::One(j),
-                payload: round2::build(&header, &polynomial.evaluate(round1::identifier(j)), &echo)
-                    .to_vec(),
+                // Moved out of its zeroizing buffer into a message that wipes itself on drop.
+                payload: std::mem::take(&mut *round2::build(
+                    &header,
+                    &polynomial.evaluate(round1::identifier(j)),
+                    &echo,
+                )),
             })
             .collect();
         self.own_share = Some(polynomial.evaluate(round1::identifier(self.me)));
