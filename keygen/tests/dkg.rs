@@ -159,7 +159,7 @@ fn equivocation_is_proven_by_two_signed_messages<C: Ciphersuite>() {
     // Party 1 runs a second instance (other randomness) and shows its round-1 message to
     // party 2 only.
     let (mut twin, _) = parties::<C>(2, 3, 77);
-    let other = twin.remove(1).start().unwrap().remove(0).payload;
+    let other = twin.remove(1).start().unwrap().remove(0).payload.clone();
     let report = run::<C>(2, 3, 7, move |mut e| {
         if e.from == 1 && e.to == 2 && round_of(&e) == 1 {
             e.payload = other.clone();
@@ -195,7 +195,7 @@ fn wrong_commitment_count_is_proven<C: Ciphersuite>() {
     let mut rng = ChaCha20Rng::seed_from_u64(10);
     let mut p = params(3, &ids);
     let mut liar = Dkg::<C>::new(p.clone(), 1, ids[1].clone(), &mut rng).unwrap();
-    let liar_msg = liar.start().unwrap().remove(0).payload;
+    let liar_msg = liar.start().unwrap().remove(0).payload.clone();
     p.threshold = 2;
     let report = run::<C>(2, 3, 10, move |mut e| {
         if e.from == 1 && round_of(&e) == 1 {
