@@ -1,6 +1,9 @@
 //! Typed signing errors. Culprits are named by identifier.
 
-use tessera_core::{EncodingError, Identifier};
+use tessera_core::{
+    protocol::{describe, Blame, Culprit},
+    EncodingError, Identifier,
+};
 
 fn list(ids: &[Identifier]) -> String {
     ids.iter()
@@ -83,4 +86,48 @@ pub enum VerifyError {
     /// The verification equation does not hold.
     #[error("the signature does not match the key and message")]
     Mismatch,
+}
+
+/// Why a [`SignParty`](crate::protocol::SignParty) session failed or refused to start.
+///
+/// Failures caused by another party name it ([`Blame::culprits`]); failures of this party's
+/// own setup or state name nobody. No variant carries secret material: evidence holds only
+/// public protocol messages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignProtocolError {
+    /// The session roster does not fit the approved request or this party's identity.
+    #[error("session roster: {0}")]
+    Roster(&'static str),
+    /// This party's own signing step refused (see [`SignError`]); nobody else is to blame.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// [`Protocol::start`](tessera_core::Protocol::start) was called twice: round one runs once
+    /// per session, so the party never commits (or signs) twice.
+    #[error("the signing session was already started")]
+    AlreadyStarted,
+    /// The session already ended (with a signature or an error) and takes no more messages.
+    #[error("the signing session is over")]
+    Finished,
+    /// A message broke the protocol: wrong session, protocol or round, unknown sender, bad
+    /// identity signature, malformed or badly encoded content, conflicting repeats, a false
+    /// echo, or a proven equivocation.
+    #[error("{}", describe(core::slice::from_ref(.0)))]
+    Message(Culprit),
+    /// The group signature does not verify and these signers' shares are invalid
+    /// (RFC 9591 §5.4), each accused by this party.
+    #[error("invalid signature shares: {}", describe(.0))]
+    BadShares(Vec<Culprit>),
+}
+
+impl Blame for SignProtocolError {
+    fn culprits(&self) -> &[Culprit] {
+        match self {
+            SignProtocolError::Message(culprit) => core::slice::from_ref(culprit),
+            SignProtocolError::BadShares(culprits) => culprits,
+            SignProtocolError::Roster(_)
+            | SignProtocolError::Sign(_)
+            | SignProtocolError::AlreadyStarted
+            | SignProtocolError::Finished => &[],
+        }
+    }
 }

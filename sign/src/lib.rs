@@ -51,22 +51,38 @@
 //! tessera_sign::verify::<Taproot>(aggregator.session().output_key(), b"pay 1 BTC", &signature)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! ## As a sans-IO protocol
+//!
+//! [`SignParty`] runs the same flow as a [`tessera_core::Protocol`] (`Kind::Sign`) with no
+//! coordinator (RFC 9591 §7.5): every signer broadcasts its commitments (round 1, signed with
+//! its device identity key), builds the [`SigningPackage`] itself once all are in, broadcasts
+//! its share with an echo of the round-1 messages it used (round 2), and aggregates. The
+//! party is built from its `KeyPackage`, the approved [`SigningRequest`] (whose session id is
+//! the session's), the roster (S in identifier order with identity keys), its identity signer
+//! and an RNG; it outputs a [`SignOutput`] (the verified signature and the output key Q). The
+//! nonces never leave the party and are consumed by its one round 2. Every failure is a
+//! [`SignProtocolError`] naming the culprit: signed round-1 messages make equivocation
+//! *proven*; bad shares and malformed messages are *accused by* the receiving party. The
+//! [`protocol`] module documents the message formats and checks.
 #![forbid(unsafe_code)]
 
 mod aggregate;
 mod error;
 mod package;
+pub mod protocol;
 mod request;
 mod round1;
 mod round2;
 mod signature;
 
 pub use aggregate::Aggregator;
-pub use error::{SignError, VerifyError};
+pub use error::{SignError, SignProtocolError, VerifyError};
 pub use package::{
     binding_factor_input_prefix, compute_binding_factors, encode_group_commitment_list,
     SigningPackage,
 };
+pub use protocol::{SignOutput, SignParty};
 pub use request::{SessionKey, SigningRequest};
 pub use round1::{nonce_generate, SigningCommitments, SigningNonces};
 pub use round2::{SignatureShare, Signer};
