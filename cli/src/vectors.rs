@@ -1,4 +1,5 @@
-//! `tessera vectors check`: replay reference vectors.
+//! `tessera vectors check`: replay reference vectors (signing, encodings, ZF FROST's DKG and
+//! runs of tessera's own DKG).
 
 use std::path::PathBuf;
 
@@ -11,8 +12,9 @@ use crate::output::{Output, FAILED, OK, USAGE};
 /// `tessera vectors ...`
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Check the bundled vectors, or the given files (tessera or upstream RFC 9591 / ZF FROST
-    /// JSON). Prints one line per vector and step; exits 1 on any mismatch.
+    /// Check the bundled vectors, or the given files: tessera's own (signing, encodings, DKG
+    /// runs) or upstream RFC 9591 / ZF FROST JSON (`vectors.json`, `vectors_dkg.json`, ...).
+    /// Prints one line per vector and step; exits 1 on any mismatch.
     Check {
         /// Vector files; none means the vectors bundled with tessera.
         paths: Vec<PathBuf>,

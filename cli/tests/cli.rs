@@ -142,6 +142,59 @@ fn vectors_check_passes_bundled_and_fails_on_a_mismatch() {
 }
 
 #[test]
+fn vectors_check_covers_both_dkg_kinds() {
+    let (code, out, _) = tessera(&["vectors", "check"]);
+    assert_eq!(code, 0, "{out}");
+    for (file, step) in [
+        ("taproot/dkg.json", "group public key (BIP-86 tweak)"),
+        (
+            "ed25519/dkg.json",
+            "participant 3: share from 2 vs commitment",
+        ),
+        ("secp256k1/dkg-tessera-3of5.json", "dkg message 0: round 1"),
+        ("taproot/dkg-tessera-2of3.json", "party 2: activates"),
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("ok ") && l.contains(file) && l.contains(step)),
+            "{file} {step}"
+        );
+    }
+
+    // A project DKG file given as a path; a tampered copy fails.
+    let dir = std::env::temp_dir().join(format!("tessera-dkg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = include_str!("../../test-vectors/vectors/ed25519/dkg-tessera-2of3.json");
+    let mut doc: serde_json::Value = serde_json::from_str(good).unwrap();
+    let good_path = dir.join("good.json");
+    std::fs::write(&good_path, good).unwrap();
+    let (code, out, _) = tessera(&["vectors", "check", good_path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let share = doc["parties"][1]["signing_share"].as_str().unwrap();
+    let changed = format!("{}00", &share[..62]);
+    assert_ne!(share, changed);
+    doc["parties"][1]["signing_share"] = changed.into();
+    let bad_path = dir.join("bad.json");
+    std::fs::write(&bad_path, doc.to_string()).unwrap();
+    let (bad_code, bad_out, _) = tessera(&["vectors", "check", bad_path.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(bad_code, 1, "{bad_out}");
+    let failed: Vec<&str> = bad_out.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert_eq!(failed.len(), 1, "{bad_out}");
+    assert!(failed[0].contains("party 1: signing_share"), "{bad_out}");
+
+    // The upstream ZF file, when it is beside the repository.
+    let upstream = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/vectors/rfc9591-zf/frost-secp256k1-tr/vectors_dkg.json");
+    if upstream.exists() {
+        let (code, out, _) = tessera(&["vectors", "check", upstream.to_str().unwrap()]);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("taproot"), "{out}");
+        assert!(out.trim_end().ends_with("28 passed, 0 failed"), "{out}");
+    }
+}
+
+#[test]
 fn demo_runs_every_suite() {
     let (code, out, err) = tessera(&["demo", "--parties", "4", "--threshold", "3"]);
     assert_eq!(code, 0, "{out}{err}");

@@ -12,6 +12,7 @@ use tessera_sign::{
 };
 
 use crate::{
+    dkg, dkg_run,
     format::{Document, EncodingVector, SigningVector, FORMAT},
     upstream, LoadError, Outcome,
 };
@@ -19,6 +20,10 @@ use crate::{
 /// The largest committee a vector file may deal to (the upstream files use at most 257);
 /// bounds the work a hostile file can cause.
 pub const MAX_VECTOR_PARTICIPANTS: u16 = 1024;
+
+/// The largest committee of a DKG vector (reference or run): the checks grow with n², so this
+/// bounds the work a hostile file can cause.
+pub const MAX_DKG_PARTIES: u16 = 64;
 
 /// Parses `json` (tessera or upstream schema) and checks it. `suite` overrides detection.
 pub fn check_document(
@@ -45,17 +50,40 @@ pub fn check_document(
             Suite::Secp256k1 => check_encodings::<Secp256k1>(name, &v),
             Suite::Taproot => check_encodings::<Taproot>(name, &v),
         },
+        Document::Dkg(v) => match v.suite {
+            Suite::Ed25519 => dkg::check::<Ed25519>(name, &v),
+            Suite::Secp256k1 => dkg::check::<Secp256k1>(name, &v),
+            Suite::Taproot => dkg::check::<Taproot>(name, &v),
+        },
+        Document::DkgRun(v) => match v.suite {
+            Suite::Ed25519 => dkg_run::check::<Ed25519>(name, &v),
+            Suite::Secp256k1 => dkg_run::check::<Secp256k1>(name, &v),
+            Suite::Taproot => dkg_run::check::<Taproot>(name, &v),
+        },
     })
 }
 
 /// Collects outcomes for one vector.
-struct Steps {
+pub(crate) struct Steps {
     source: String,
     outcomes: Vec<Outcome>,
 }
 
 impl Steps {
-    fn record(&mut self, step: impl Into<String>, result: Result<(), String>) {
+    /// No steps yet, for file `name` of suite `C`.
+    pub(crate) fn new<C: Ciphersuite>(name: &str) -> Self {
+        Self {
+            source: format!("{} {}", C::SUITE, name),
+            outcomes: Vec::new(),
+        }
+    }
+
+    /// The recorded outcomes.
+    pub(crate) fn into_outcomes(self) -> Vec<Outcome> {
+        self.outcomes
+    }
+
+    pub(crate) fn record(&mut self, step: impl Into<String>, result: Result<(), String>) {
         self.outcomes.push(Outcome {
             source: self.source.clone(),
             step: step.into(),
@@ -64,7 +92,7 @@ impl Steps {
     }
 
     /// Records whether `got` (hex) equals `expected` (hex, any case).
-    fn compare(&mut self, step: impl Into<String>, expected: &str, got: &[u8]) {
+    pub(crate) fn compare(&mut self, step: impl Into<String>, expected: &str, got: &[u8]) {
         let got = hex::encode(got);
         let result = if got.eq_ignore_ascii_case(expected) {
             Ok(())
@@ -75,29 +103,26 @@ impl Steps {
     }
 }
 
-fn unhex(s: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn unhex(s: &str) -> Result<Vec<u8>, String> {
     hex::decode(s).map_err(|e| format!("bad hex: {e}"))
 }
 
-fn unhex32(s: &str) -> Result<[u8; 32], String> {
+pub(crate) fn unhex32(s: &str) -> Result<[u8; 32], String> {
     unhex(s)?
         .try_into()
         .map_err(|_| "expected 32 bytes".to_string())
 }
 
-fn scalar<C: Ciphersuite>(s: &str) -> Result<SecretScalar<C>, String> {
+pub(crate) fn scalar<C: Ciphersuite>(s: &str) -> Result<SecretScalar<C>, String> {
     SecretScalar::from_bytes(&unhex(s)?).map_err(|e| e.to_string())
 }
 
 fn check_signing<C: Ciphersuite>(name: &str, v: &SigningVector) -> Vec<Outcome> {
-    let mut steps = Steps {
-        source: format!("{} {}", C::SUITE, name),
-        outcomes: Vec::new(),
-    };
+    let mut steps = Steps::new::<C>(name);
     if let Err(e) = replay_signing::<C>(v, &mut steps) {
         steps.record("replay", Err(e));
     }
-    steps.outcomes
+    steps.into_outcomes()
 }
 
 /// RFC 9591 Appendix C.1 dealing, then §5.1–§5.3 signing, comparing every recorded value.
@@ -241,10 +266,7 @@ fn replay_signing<C: Ciphersuite>(v: &SigningVector, steps: &mut Steps) -> Resul
 }
 
 fn check_encodings<C: Ciphersuite>(name: &str, v: &EncodingVector) -> Vec<Outcome> {
-    let mut steps = Steps {
-        source: format!("{} {}", C::SUITE, name),
-        outcomes: Vec::new(),
-    };
+    let mut steps = Steps::new::<C>(name);
     for p in &v.invalid_points {
         let result = match unhex(&p.bytes).map(|b| C::deserialize_point(&b)) {
             Ok(Ok(_)) => Err("accepted an invalid point".to_string()),
@@ -303,5 +325,5 @@ fn check_encodings<C: Ciphersuite>(name: &str, v: &EncodingVector) -> Vec<Outcom
             Err(e) => steps.record("identifier", Err(e.to_string())),
         }
     }
-    steps.outcomes
+    steps.into_outcomes()
 }

@@ -15,6 +15,11 @@ pub enum Document {
     Signing(SigningVector),
     /// Encodings to accept and to reject.
     Encodings(EncodingVector),
+    /// A reference DKG in ZF FROST's layout: each party's polynomial, proof and shares.
+    Dkg(DkgVector),
+    /// A complete run of tessera's own DKG and certification, message by message.
+    #[serde(rename = "dkg-run")]
+    DkgRun(DkgRunVector),
 }
 
 /// A complete FROST signing run with a trusted-dealer key.
@@ -119,4 +124,144 @@ pub struct IdentifierValue {
     pub value: u16,
     /// Hex encoding.
     pub bytes: String,
+}
+
+/// A reference Pedersen DKG (ZF FROST `vectors_dkg.json`, Komlo–Goldberg KeyGen): every party's
+/// polynomial, commitments and proof of knowledge, the shares it received, and its results.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DkgVector {
+    /// The suite.
+    pub suite: Suite,
+    /// Where the values come from.
+    pub source: String,
+    /// t.
+    pub threshold: u16,
+    /// n.
+    pub participants: u16,
+    /// What was applied to the results (signing shares, verifying shares, group key) after
+    /// the DKG. Commitments, proofs and received shares are never tweaked.
+    #[serde(default)]
+    pub post_dkg: PostDkg,
+    /// `SerializeElement` of the group key (after `post_dkg`).
+    pub group_public_key: String,
+    /// Every party, in identifier order.
+    pub parties: Vec<DkgParty>,
+}
+
+/// A transformation of the DKG's results before they were recorded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostDkg {
+    /// The results as the DKG produced them.
+    #[default]
+    None,
+    /// ZF FROST `frost-secp256k1-tr` `post_dkg`: the group key P made even-y, then the BIP-86
+    /// TapTweak `t = hash_TapTweak(x(P))` added (`s_i + t`, `Y_i + t·G`, `Q = P + t·G`); the
+    /// parity of Q is kept, where tessera's `KeyTweak` also makes Q even-y.
+    Bip86,
+}
+
+/// One party of a reference DKG.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DkgParty {
+    /// Identifier.
+    pub id: u16,
+    /// Its polynomial's coefficients `a_i0 … a_i,t-1`.
+    pub coefficients: Vec<String>,
+    /// Its Feldman commitments `a_ik·G`.
+    pub commitments: Vec<String>,
+    /// `R ‖ μ` in the suite's signature encoding (x-only R for taproot).
+    pub proof_of_knowledge: String,
+    /// The proof's nonce k (`R = k·G`), when the source records it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof_nonce: Option<String>,
+    /// `f_j(i)`: the share it received from every other party j.
+    pub received_shares: Vec<ReceivedShare>,
+    /// Its signing share `s_i = Σ_j f_j(i)` (after `post_dkg`).
+    pub signing_share: String,
+    /// Its verifying share `s_i·G` (after `post_dkg`).
+    pub verifying_share: String,
+}
+
+/// A share one party received from another.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReceivedShare {
+    /// The sender's identifier.
+    pub from: u16,
+    /// `SerializeScalar(f_from(receiver))`.
+    pub share: String,
+}
+
+/// A run of tessera's DKG (design §3.1) and certification through the simulation harness in
+/// plain delivery order, with everything needed to rebuild each party exactly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DkgRunVector {
+    /// The suite.
+    pub suite: Suite,
+    /// Where the values come from.
+    pub source: String,
+    /// The session id of the DKG and of the certification.
+    pub session: String,
+    /// t.
+    pub threshold: u16,
+    /// The parties in roster order (party i has identifier i + 1).
+    pub parties: Vec<RunParty>,
+    /// Every DKG message, in sending order.
+    pub dkg_messages: Vec<RunMessage>,
+    /// Every certification message, in sending order.
+    pub certify_messages: Vec<RunMessage>,
+    /// The untweaked group key P.
+    pub group_key: String,
+    /// The verifying shares of identifiers 1..=n.
+    pub verifying_shares: Vec<String>,
+    /// The chain code fixed by the transcript.
+    pub chain_code: String,
+    /// The key id (transcript hash) every party confirmed.
+    pub key_id: String,
+    /// The certificate's signatures, in roster order.
+    pub certificate: Vec<String>,
+}
+
+/// One party of a DKG run: how to rebuild it, and its private results.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunParty {
+    /// The 32-byte seed of its identity key (`Ed25519Identity::from_seed`).
+    pub identity_seed: String,
+    /// Its identity key: its roster entry.
+    pub identity: String,
+    /// Its RNG: `ChaCha20Rng::seed_from_u64(rng_seed)`, passed to `Dkg::new`.
+    pub rng_seed: u64,
+    /// Its signing share.
+    pub signing_share: String,
+    /// Its confirmation: an identity signature over the key id.
+    pub confirmation: String,
+}
+
+/// One message as the harness recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunMessage {
+    /// The sender's roster index.
+    pub from: u16,
+    /// The recipient.
+    pub to: RunRecipient,
+    /// The payload.
+    pub payload: String,
+}
+
+/// A message's recipient: a roster index or `"all"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RunRecipient {
+    /// One party.
+    One(u16),
+    /// Everyone else (`"all"`).
+    All(Everyone),
+}
+
+/// The string `"all"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Everyone {
+    /// `"all"`.
+    #[serde(rename = "all")]
+    All,
 }

@@ -8,17 +8,25 @@
 //! JSON schema ([`upstream`]). Every step is recomputed through tessera's public API: nonces
 //! from the recorded randomness, commitments, binding-factor inputs, binding factors,
 //! signature shares and the final signature, plus strict rejection of invalid encodings.
+//!
+//! DKG vectors come in two kinds: ZF FROST's reference DKG (each party's polynomial, proof of
+//! knowledge and shares, replayed step by step; `dkg.json`), and runs of tessera's own DKG and
+//! certification ([`dkg_run`]; `dkg-tessera-*.json`), rebuilt from recorded seeds and compared
+//! message by message.
 #![forbid(unsafe_code)]
 
 pub mod check;
+mod dkg;
+pub mod dkg_run;
 pub mod format;
 pub mod upstream;
 
 use std::fmt;
 
-use tessera_core::Suite;
+use tessera_core::{Ed25519, Secp256k1, Suite, Taproot};
 
 pub use check::check_document;
+use format::{Document, FORMAT};
 
 /// The result of one checked step of one vector.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,12 +80,21 @@ pub fn bundled() -> Vec<(&'static str, Suite, &'static str)> {
         file!(ed25519, "signing.json"),
         file!(ed25519, "signing-big-identifiers.json"),
         file!(ed25519, "encodings.json"),
+        file!(ed25519, "dkg.json"),
+        file!(ed25519, "dkg-tessera-2of3.json"),
+        file!(ed25519, "dkg-tessera-3of5.json"),
         file!(secp256k1, "signing.json"),
         file!(secp256k1, "signing-big-identifiers.json"),
         file!(secp256k1, "encodings.json"),
+        file!(secp256k1, "dkg.json"),
+        file!(secp256k1, "dkg-tessera-2of3.json"),
+        file!(secp256k1, "dkg-tessera-3of5.json"),
         file!(taproot, "signing.json"),
         file!(taproot, "signing-big-identifiers.json"),
         file!(taproot, "encodings.json"),
+        file!(taproot, "dkg.json"),
+        file!(taproot, "dkg-tessera-2of3.json"),
+        file!(taproot, "dkg-tessera-3of5.json"),
     ]
 }
 
@@ -95,4 +112,34 @@ pub fn check_bundled() -> Vec<Outcome> {
             })
         })
         .collect()
+}
+
+/// A document as a vector file: the format tag, then the document, pretty-printed.
+pub fn to_json(doc: &Document) -> Result<String, serde_json::Error> {
+    #[derive(serde::Serialize)]
+    struct File<'a> {
+        format: &'static str,
+        #[serde(flatten)]
+        doc: &'a Document,
+    }
+    let mut text = serde_json::to_string_pretty(&File {
+        format: FORMAT,
+        doc,
+    })?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// [`dkg_run::generate`] for a suite chosen at run time.
+pub fn generate_dkg_run(
+    suite: Suite,
+    threshold: u16,
+    n: u16,
+    seed: u64,
+) -> Result<Document, String> {
+    Ok(Document::DkgRun(match suite {
+        Suite::Ed25519 => dkg_run::generate::<Ed25519>(threshold, n, seed)?,
+        Suite::Secp256k1 => dkg_run::generate::<Secp256k1>(threshold, n, seed)?,
+        Suite::Taproot => dkg_run::generate::<Taproot>(threshold, n, seed)?,
+    }))
 }

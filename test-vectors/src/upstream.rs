@@ -1,14 +1,25 @@
 //! Reading the upstream RFC 9591 / ZF FROST vector schema (`vectors.json`,
-//! `vectors-big-identifier.json`, `elements.json`, `samples.json`) into [`format`](crate::format)
-//! documents. The group key may be named `verifying_key_key` (ZF) or `group_public_key` (RFC).
+//! `vectors-big-identifier.json`, `vectors_dkg.json`, `elements.json`, `samples.json`) into
+//! [`format`](crate::format) documents. The group key may be named `verifying_key_key` (ZF) or
+//! `group_public_key` (RFC).
+//!
+//! `vectors_dkg.json` holds, per participant i: `signing_key` and `coefficient` (the
+//! coefficients a_i0 and a_i1 of its polynomial; `coefficient` may also be a list a_i1 …),
+//! `vss_commitments`, `proof_of_knowledge` (ZF's `Signature` encoding of R ‖ μ, x-only R for
+//! taproot), `signing_shares[j]` (the share i received *from* j), and its results
+//! `signing_share` and `verifying_share`; the group key is `verifying_key`. The `secret`
+//! fields of the ed25519 file (top level and per participant) match no other value in it
+//! (they are not the proof nonce: `secret·G ≠ R`; nor the group secret: `secret·G` is not the
+//! group key) and ZF's own test never reads them, so they are not converted. The taproot
+//! file's results are after ZF's BIP-86 `post_dkg` tweak ([`PostDkg::Bip86`]).
 
 use serde_json::Value;
 use tessera_core::Suite;
 
 use crate::{
     format::{
-        Document, EncodingVector, IdentifierValue, Labelled, ShareValue, SignerValues,
-        SigningVector,
+        DkgParty, DkgVector, Document, EncodingVector, IdentifierValue, Labelled, PostDkg,
+        ReceivedShare, ShareValue, SignerValues, SigningVector,
     },
     LoadError,
 };
@@ -18,10 +29,14 @@ use crate::{
 pub fn convert(name: &str, doc: &Value, suite: Option<Suite>) -> Result<Document, LoadError> {
     let bad =
         |what: &str| LoadError::Format(name.to_string(), format!("missing or malformed {what}"));
-    if doc.get("round_one_outputs").is_none() && doc.get("inputs").is_some() {
-        return Err(LoadError::Unsupported(name.to_string(), "DKG"));
-    }
     if let Some(config) = doc.get("config") {
+        if doc.get("round_one_outputs").is_none() && doc.get("inputs").is_some() {
+            let suite = match suite {
+                Some(s) => s,
+                None => dkg_suite(name, config, doc)?,
+            };
+            return dkg(doc, suite).ok_or_else(|| bad("DKG vector fields"));
+        }
         let suite = match suite {
             Some(s) => s,
             None => signing_suite(name, config, doc)?,
@@ -76,6 +91,106 @@ fn signing_suite(name: &str, config: &Value, doc: &Value) -> Result<Suite, LoadE
     }
 }
 
+/// `frost-secp256k1-tr` carries the same config as `frost-secp256k1`; its proofs of knowledge
+/// are 64-byte BIP-340-style signatures (x-only R) instead of 65-byte `R ‖ z`.
+fn dkg_suite(name: &str, config: &Value, doc: &Value) -> Result<Suite, LoadError> {
+    match config.get("group").and_then(Value::as_str) {
+        Some("ed25519") => Ok(Suite::Ed25519),
+        Some("secp256k1") => {
+            let proof_len = dkg_participants(doc)
+                .and_then(|ps| ps.first().and_then(|(_, p)| text(p, "proof_of_knowledge")))
+                .map_or(0, |p| p.len());
+            Ok(if proof_len == 128 {
+                Suite::Taproot
+            } else {
+                Suite::Secp256k1
+            })
+        }
+        _ => suite_from_name(name).ok_or_else(|| LoadError::UnknownSuite(name.to_string())),
+    }
+}
+
+/// The participant objects of a DKG file (keys of `inputs` that are numbers), by identifier.
+fn dkg_participants(doc: &Value) -> Option<Vec<(u16, &Value)>> {
+    let mut out: Vec<(u16, &Value)> = doc
+        .get("inputs")?
+        .as_object()?
+        .iter()
+        .filter_map(|(k, v)| Some((k.parse::<u16>().ok()?, v)))
+        .collect();
+    out.sort_by_key(|(id, _)| *id);
+    Some(out)
+}
+
+fn dkg(doc: &Value, suite: Suite) -> Option<Document> {
+    let config = doc.get("config")?;
+    let inputs = doc.get("inputs")?;
+    let parties = dkg_participants(doc)?
+        .into_iter()
+        .map(|(key, p)| {
+            let id = u16::try_from(number(p, "identifier")?).ok()?;
+            if id != key {
+                return None;
+            }
+            let mut coefficients = vec![text(p, "signing_key")?];
+            match p.get("coefficient")? {
+                Value::Array(list) => coefficients.extend(strings(list)?),
+                c => coefficients.push(c.as_str()?.to_string()),
+            }
+            let mut received_shares = p
+                .get("signing_shares")?
+                .as_object()?
+                .iter()
+                .map(|(from, share)| {
+                    Some(ReceivedShare {
+                        from: from.parse().ok()?,
+                        share: share.as_str()?.to_string(),
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            received_shares.sort_by_key(|s| s.from);
+            Some(DkgParty {
+                id,
+                coefficients,
+                commitments: strings(p.get("vss_commitments")?.as_array()?)?,
+                proof_of_knowledge: text(p, "proof_of_knowledge")?,
+                proof_nonce: None,
+                received_shares,
+                signing_share: text(p, "signing_share")?,
+                verifying_share: text(p, "verifying_share")?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let (threshold, participants) = sizes(config)?;
+    Some(Document::Dkg(DkgVector {
+        suite,
+        source: "upstream ZF FROST vectors_dkg.json schema".into(),
+        threshold,
+        participants,
+        post_dkg: if suite == Suite::Taproot {
+            PostDkg::Bip86
+        } else {
+            PostDkg::None
+        },
+        group_public_key: text(inputs, "verifying_key")?,
+        parties,
+    }))
+}
+
+/// `(t, n)` from `config`.
+fn sizes(config: &Value) -> Option<(u16, u16)> {
+    Some((
+        u16::try_from(number(config, "MIN_PARTICIPANTS")?).ok()?,
+        u16::try_from(number(config, "MAX_PARTICIPANTS")?).ok()?,
+    ))
+}
+
+fn strings(list: &[Value]) -> Option<Vec<String>> {
+    list.iter()
+        .map(|c| c.as_str().map(str::to_string))
+        .collect()
+}
+
 fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key)?.as_str().map(str::to_string)
 }
@@ -125,20 +240,16 @@ fn signing(doc: &Value, suite: Suite) -> Option<Document> {
             })
         })
         .collect::<Option<Vec<_>>>()?;
+    let (threshold, participants) = sizes(config)?;
     Some(Document::Signing(SigningVector {
         suite,
         source: "upstream RFC 9591 / ZF FROST schema".into(),
-        threshold: u16::try_from(number(config, "MIN_PARTICIPANTS")?).ok()?,
-        participants: u16::try_from(number(config, "MAX_PARTICIPANTS")?).ok()?,
+        threshold,
+        participants,
         group_secret_key: text(inputs, "group_secret_key")?,
         group_public_key: group_key,
         message: text(inputs, "message")?,
-        polynomial_coefficients: inputs
-            .get("share_polynomial_coefficients")?
-            .as_array()?
-            .iter()
-            .map(|c| c.as_str().map(str::to_string))
-            .collect::<Option<Vec<_>>>()?,
+        polynomial_coefficients: strings(inputs.get("share_polynomial_coefficients")?.as_array()?)?,
         shares,
         signers,
         signature: doc.pointer("/final_output/sig")?.as_str()?.to_string(),
