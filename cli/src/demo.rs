@@ -1,21 +1,28 @@
-//! `tessera demo`: the whole signing story on one machine, in process.
+//! `tessera demo`: the whole story on one machine, in process.
 //!
-//! For each suite: deal a fresh key to n parties (trusted dealer; the distributed key
-//! generation replaces it once it lands), sign a message with a random t of them through both
-//! FROST rounds, verify the signature with a standard verifier, and show that a tampered
-//! signature share is caught and its sender named. Peers talking over libp2p come with the
-//! mesh issue; here every party lives in this process.
+//! For each suite: n parties with fresh identity keys run the distributed key generation
+//! (design §3.1) and certify the result, a random t of them sign a message through both FROST
+//! rounds, a standard verifier checks the signature, and a second session with one tampered
+//! signature share shows every honest party naming the cheater. Every party is a sans-IO
+//! `Protocol` run by the in-process simulation harness; the libp2p mesh replaces the harness
+//! with real nodes on loopback in the mesh issue.
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    time::Instant,
-};
+use std::{sync::Arc, time::Instant};
 
 use rand_core::{Rng, UnwrapErr};
 use serde_json::json;
-use tessera_core::{Ciphersuite, Ed25519, Identifier, Secp256k1, Suite, Taproot, Tweak};
-use tessera_keygen::dealer::split_random;
-use tessera_sign::{Aggregator, SignError, SignatureShare, Signer, SigningPackage, SigningRequest};
+use tessera_core::{
+    protocol::Header,
+    sim::{Envelope, Simulation},
+    Blame, Ciphersuite, Ed25519, Ed25519Identity, Fault, Identifier, IdentitySigner, Secp256k1,
+    Suite, Taproot, Tweak,
+};
+use tessera_keygen::{
+    certify::Certify,
+    dkg::{Dkg, DkgParams},
+    KeyShare,
+};
+use tessera_sign::{SignParty, SigningRequest};
 
 use crate::output::{Output, FAILED, OK, USAGE};
 
@@ -121,62 +128,65 @@ fn story<C: Ciphersuite>(args: &Args) -> Vec<Step> {
     };
     let mut rng: Rng64 = UnwrapErr(getrandom::SysRng);
     let (t, n) = (args.threshold, args.parties);
+    let identities: Vec<Arc<dyn IdentitySigner>> = (0..n)
+        .map(|_| Arc::new(Ed25519Identity::random(&mut rng)) as Arc<dyn IdentitySigner>)
+        .collect();
 
     let started = Instant::now();
-    let (keys, public) = match split_random::<C>(t, n, &mut rng) {
+    let shares = match keygen::<C>(t, &identities, &mut rng) {
         Ok(v) => v,
         Err(e) => {
-            step("split", false, e.to_string(), started);
+            step("keygen", false, e, started);
             return steps;
         }
     };
+    let public = shares[0].public();
     step(
-        "split",
+        "keygen",
         true,
-        format!("{t}-of-{n} key dealt to parties 1..={n}"),
+        format!(
+            "{t}-of-{n} DKG certified by all {n}, group key {}, roster {}",
+            hex::encode(&public.group_key),
+            public.fingerprint
+        ),
         started,
     );
 
     let signers = pick(t, n, &mut rng);
-    let tweak = if C::BIP340 {
-        Tweak::bip86()
-    } else {
-        Tweak::none()
-    };
     let message = b"tessera demo: pay 0.1 to the cold wallet".to_vec();
-    let mut session_id = [0u8; 32];
-    rng.fill_bytes(&mut session_id);
-    let request = SigningRequest {
-        session_id,
-        message: message.clone(),
-        tweak,
-        signers: signers.iter().copied().collect::<BTreeSet<_>>(),
-    };
     let started = Instant::now();
-    let signed = sign_all(&keys, &public, &request, &mut rng);
-    let (aggregator, package, shares, signature) = match signed {
-        Ok(v) => v,
-        Err(e) => {
-            step("sign", false, e.to_string(), started);
+    let signed = sign::<C>(&shares, &identities, &signers, &message, &mut rng, |e| {
+        vec![e]
+    });
+    let (signature, key) = match signed.first() {
+        Some(Ok(out)) => (
+            out.signature.to_bytes().unwrap_or_default(),
+            C::serialize_verifying_key(&out.output_key).unwrap_or_default(),
+        ),
+        _ => {
+            step(
+                "sign",
+                false,
+                "the signing session did not finish".into(),
+                started,
+            );
             return steps;
         }
     };
     let names: Vec<String> = signers.iter().map(|i| i.to_string()).collect();
-    let sig_bytes = signature.to_bytes().unwrap_or_default();
     step(
         "sign",
-        true,
+        signed.iter().all(Result::is_ok),
         format!(
             "parties {} signed: {}",
             names.join(","),
-            hex::encode(&sig_bytes)
+            hex::encode(&signature)
         ),
         started,
     );
 
     let started = Instant::now();
-    let key = C::serialize_verifying_key(aggregator.session().output_key()).unwrap_or_default();
-    let (ok, verifier) = standard_verify(C::SUITE, &key, &message, &sig_bytes);
+    let (ok, verifier) = standard_verify(C::SUITE, &key, &message, &signature);
     step(
         "verify",
         ok,
@@ -184,62 +194,133 @@ fn story<C: Ciphersuite>(args: &Args) -> Vec<Step> {
         started,
     );
 
+    // A new session in which the first signer's share is altered on its way to everyone.
     let started = Instant::now();
-    let victim = signers[0];
-    let mut tampered = shares.clone();
-    let mut z = shares[&victim].to_bytes();
-    z[31] ^= 1;
-    let outcome = SignatureShare::<C>::from_bytes(&z)
-        .map_err(SignError::from)
-        .and_then(|bad| {
-            tampered.insert(victim, bad);
-            aggregator.aggregate(&package, &tampered)
+    let cheater = signers[0];
+    let outcomes = sign::<C>(
+        &shares,
+        &identities,
+        &signers,
+        &message,
+        &mut rng,
+        |mut e| {
+            if e.from == 0 && round_of(&e) == 2 {
+                e.payload[Header::LEN + 2 + 31] ^= 1;
+            }
+            vec![e]
+        },
+    );
+    let honest = &outcomes[1..];
+    let caught = !honest.is_empty()
+        && honest.iter().all(|o| {
+            matches!(o, Err(culprits) if culprits.len() == 1
+                && culprits[0].party == 0 && culprits[0].fault == Fault::BadSignatureShare)
         });
-    let caught =
-        matches!(&outcome, Err(SignError::InvalidShares { culprits }) if culprits == &vec![victim]);
-    let detail = match outcome {
-        Err(e) => format!("tampered share from party {victim} rejected: {e}"),
-        Ok(_) => "a tampered share was accepted".into(),
+    let detail = if caught {
+        format!("every honest signer named party {cheater} for a bad signature share")
+    } else {
+        "a tampered share went unnamed".into()
     };
     step("blame", caught, detail, started);
     steps
 }
 
-type Signed<C> = (
-    Aggregator<C>,
-    SigningPackage<C>,
-    BTreeMap<Identifier, SignatureShare<C>>,
-    tessera_sign::Signature<C>,
-);
-
-/// Both FROST rounds and aggregation with every signer in this process.
-fn sign_all<C: Ciphersuite>(
-    keys: &[tessera_core::KeyPackage<C>],
-    public: &tessera_core::PublicKeyPackage<C>,
-    request: &SigningRequest,
+/// The DKG and certification of design §3.1 for every party, in process.
+fn keygen<C: Ciphersuite>(
+    t: u16,
+    identities: &[Arc<dyn IdentitySigner>],
     rng: &mut Rng64,
-) -> Result<Signed<C>, SignError> {
-    let mut signers: Vec<Signer<C>> = keys
+) -> Result<Vec<KeyShare<C>>, String> {
+    let mut session = [0u8; 32];
+    rng.fill_bytes(&mut session);
+    let params = DkgParams {
+        session,
+        threshold: t,
+        roster: identities.iter().map(|i| i.identity()).collect(),
+    };
+    let parties = identities
         .iter()
-        .filter(|k| request.signers.contains(&k.identifier()))
-        .map(|k| Signer::new(k, request.clone()))
-        .collect::<Result<_, _>>()?;
-    let mut nonces = Vec::new();
-    let mut commitments = BTreeMap::new();
-    for s in &mut signers {
-        let (n, c) = s.commit(rng)?;
-        nonces.push(n);
-        commitments.insert(s.identifier(), c);
-    }
-    let package = SigningPackage::new(commitments, request.message.clone());
-    let shares = signers
+        .enumerate()
+        // The roster has at most 65535 entries (checked by `check_threshold` in `run`).
+        .map(|(i, id)| Dkg::<C>::new(params.clone(), i as u16, id.clone(), rng))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let pending = Simulation::new(parties)
+        .run()
+        .all_done()
+        .ok_or("a party did not finish the DKG")?;
+    let certifiers = pending.iter().map(|p| Certify::new(p, session)).collect();
+    let certificates = Simulation::new(certifiers)
+        .run()
+        .all_done()
+        .ok_or("a party did not certify the key")?;
+    pending
         .iter()
-        .zip(nonces)
-        .map(|(s, n)| Ok((s.identifier(), s.sign(n, &package)?)))
-        .collect::<Result<BTreeMap<_, _>, SignError>>()?;
-    let aggregator = Aggregator::new(public, request.clone())?;
-    let signature = aggregator.aggregate(&package, &shares)?;
-    Ok((aggregator, package, shares, signature))
+        .zip(&certificates)
+        .map(|(p, c)| p.activate(c).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// One signing session of `signers`, each a `SignParty`; returns each signer's output or the
+/// culprits it named.
+fn sign<C: Ciphersuite>(
+    shares: &[KeyShare<C>],
+    identities: &[Arc<dyn IdentitySigner>],
+    signers: &[Identifier],
+    message: &[u8],
+    rng: &mut Rng64,
+    router: impl FnMut(Envelope) -> Vec<Envelope> + 'static,
+) -> Vec<Result<tessera_sign::SignOutput<C>, Vec<tessera_core::Culprit>>> {
+    let mut session_id = [0u8; 32];
+    rng.fill_bytes(&mut session_id);
+    let request = SigningRequest {
+        session_id,
+        message: message.to_vec(),
+        tweak: if C::BIP340 {
+            Tweak::bip86()
+        } else {
+            Tweak::none()
+        },
+        signers: signers.iter().copied().collect(),
+    };
+    let index = |id: &Identifier| usize::from(id.get() - 1);
+    let roster: Vec<_> = signers
+        .iter()
+        .map(|id| (*id, identities[index(id)].identity()))
+        .collect();
+    let parties: Result<Vec<_>, _> = signers
+        .iter()
+        .map(|id| {
+            SignParty::new(
+                shares[index(id)].key_package(),
+                request.clone(),
+                roster.clone(),
+                identities[index(id)].clone(),
+                rng,
+            )
+        })
+        .collect();
+    let parties = match parties {
+        Ok(p) => p,
+        Err(e) => return vec![Err(e.culprits().to_vec())],
+    };
+    Simulation::new(parties)
+        .router(router)
+        .run()
+        .outcomes
+        .into_iter()
+        .map(|o| match o {
+            tessera_core::sim::Outcome::Done(out) => Ok(out),
+            tessera_core::sim::Outcome::Failed(e) => Err(e.culprits().to_vec()),
+            tessera_core::sim::Outcome::Waiting => Err(Vec::new()),
+        })
+        .collect()
+}
+
+fn round_of(e: &Envelope) -> u8 {
+    Header::decode(&e.payload)
+        .map(|(h, _)| h.round)
+        .unwrap_or(0)
 }
 
 /// Verifies with a verifier that is not tessera's own where one exists.

@@ -199,7 +199,7 @@ fn demo_runs_every_suite() {
     let (code, out, err) = tessera(&["demo", "--parties", "4", "--threshold", "3"]);
     assert_eq!(code, 0, "{out}{err}");
     for suite in ["ed25519", "secp256k1", "taproot"] {
-        for step in ["split", "sign", "verify", "blame"] {
+        for step in ["keygen", "sign", "verify", "blame"] {
             assert!(
                 out.lines()
                     .any(|l| l.contains(suite) && l.contains(step) && l.contains(" ok ")),

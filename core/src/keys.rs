@@ -9,6 +9,7 @@ use group::Group as _;
 
 use crate::{
     error::Error,
+    feldman::Commitment,
     identifier::Identifier,
     lagrange::{batch_invert, node_products},
     secret::SecretScalar,
@@ -42,6 +43,43 @@ impl<C: Ciphersuite> PublicKeyPackage<C> {
             group_key,
             verifying_shares,
             threshold,
+            chain_code,
+        })
+    }
+
+    /// The package of a group whose shares are `f(1..=participants)` for the polynomial
+    /// committed in `commitment` (a DKG's summed commitment): `P = C_0` and each `Y_i` by
+    /// small-identifier Horner ([`Commitment::evaluate`]). Consistent by construction, so no
+    /// consistency check is needed; the points must come from strict decoding, and none of
+    /// the derived ones may be the identity.
+    pub fn from_commitment(
+        commitment: &Commitment<C>,
+        participants: u16,
+        chain_code: [u8; 32],
+    ) -> Result<Self, Error> {
+        let threshold = commitment.points().len();
+        check_threshold(threshold, participants.into())?;
+        let group_key = *commitment.constant().ok_or(Error::InvalidThreshold {
+            threshold,
+            participants: participants.into(),
+        })?;
+        let verifying_shares = (1..=participants)
+            .map(|i| {
+                let id = Identifier::new(i)?;
+                Ok((id, commitment.evaluate(id)))
+            })
+            .collect::<Result<BTreeMap<_, _>, Error>>()?;
+        let identity = core::iter::once(&group_key)
+            .chain(verifying_shares.values())
+            .any(|p| bool::from(p.is_identity()));
+        if identity {
+            return Err(crate::EncodingError::Identity.into());
+        }
+        Ok(Self {
+            group_key,
+            verifying_shares,
+            // check_threshold above bounds threshold by participants, a u16.
+            threshold: threshold as u16,
             chain_code,
         })
     }

@@ -1,8 +1,6 @@
 //! The end of the DKG at one party (design §3.1 steps 3–4): the summed commitment, every
 //! party's verifying share, the batched share check, the transcript and the confirmation.
 
-use std::collections::BTreeMap;
-
 use tessera_core::{
     feldman::Commitment, protocol::Header, Ciphersuite, Culprit, Evidence, Fault, PublicKeyPackage,
     SecretScalar,
@@ -21,12 +19,6 @@ impl<C: Ciphersuite> Dkg<C> {
         let round1: Vec<&round1::Round1<C>> = self.round1.iter().flatten().collect();
         let summed = sum_commitments::<C>(round1.iter().map(|m| &m.commitment));
 
-        // Y_j for every party, by small-identifier Horner on the summed commitment.
-        let verifying: Vec<C::Point> = (0..self.n())
-            // Roster indices fit in a PartyIndex (at most 65535 entries).
-            .map(|j| summed.evaluate(round1::identifier(j as u16)))
-            .collect();
-
         let own = self.own_share.take().ok_or(KeygenError::Finished)?;
         let mut total = *own.expose_secret();
         let mut received = Vec::with_capacity(self.n());
@@ -40,7 +32,7 @@ impl<C: Ciphersuite> Dkg<C> {
         }
         let total = SecretScalar::<C>::new(total);
         let me = round1::identifier(self.me);
-        let bad = round2::check_shares(me, &total, &verifying[usize::from(self.me)], &received);
+        let bad = round2::check_shares(me, &total, &summed.evaluate(me), &received);
         if !bad.is_empty() {
             return Err(KeygenError::Misbehaviour(
                 bad.into_iter()
@@ -64,15 +56,17 @@ impl<C: Ciphersuite> Dkg<C> {
         let digest = commitments_digest(&self.session, &commitment_bytes);
         let chain = chain_code(C::SUITE, self.threshold, &self.roster, &digest);
 
-        let group_key = summed.points()[0];
+        // The roster size was checked to be at most 65535 when the party was built.
+        let public = PublicKeyPackage::from_commitment(&summed, self.n() as u16, chain)?;
         let encode = |p: &C::Point| {
             C::serialize_point(p)
                 .map(|b| b.as_ref().to_vec())
                 .map_err(|e| KeygenError::Parameters(format!("derived key: {e}")))
         };
-        let group_key_bytes = encode(&group_key)?;
-        let verifying_bytes = verifying
-            .iter()
+        let group_key_bytes = encode(public.group_key())?;
+        let verifying_bytes = public
+            .verifying_shares()
+            .values()
             .map(encode)
             .collect::<Result<Vec<_>, _>>()?;
         let epoch = 0;
@@ -86,13 +80,6 @@ impl<C: Ciphersuite> Dkg<C> {
             chain_code: &chain,
             epoch,
         });
-
-        let shares: BTreeMap<_, _> = verifying
-            .into_iter()
-            .enumerate()
-            .map(|(j, y)| (round1::identifier(j as u16), y))
-            .collect();
-        let public = PublicKeyPackage::new(group_key, shares, self.threshold, chain)?;
         let meta = KeyMetadata {
             suite: C::SUITE,
             roster: self.roster.clone(),
