@@ -131,9 +131,26 @@ fn wrong_share_is_accused_by_receiver<C: Ciphersuite>() {
         }
         vec![e]
     });
-    let c = culprits_at(report, &[0]);
-    only_culprit(&c[0], 1, |f| *f == Fault::BadShare, false);
-    assert_eq!(c[0][0].evidence, Evidence::AccusedBy(0));
+    let c = match &report.outcomes[0] {
+        tessera_core::sim::Outcome::Failed(e) => e.culprits().to_vec(),
+        other => panic!("party 0 should have failed, got {other:?}"),
+    };
+    only_culprit(&c, 1, |f| *f == Fault::BadShare, false);
+    assert_eq!(c[0].evidence, Evidence::AccusedBy(0));
+    // Parties 1 and 2 finished with pending shares, but party 0 never confirms: their
+    // certification waits forever and nothing activates.
+    let pending: Vec<PendingKeyShare<C>> = report
+        .outcomes
+        .into_iter()
+        .skip(1)
+        .map(|o| o.into_done().expect("parties 1 and 2 finish"))
+        .collect();
+    let parties = pending
+        .iter()
+        .map(|p| tessera_keygen::certify::Certify::new(p, SESSION))
+        .collect();
+    let certs = Simulation::new(parties).run();
+    assert!(certs.outcomes.iter().all(|o| o.done().is_none()));
 }
 
 fn bad_proof_is_proven<C: Ciphersuite>() {
