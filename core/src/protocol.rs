@@ -167,6 +167,12 @@ pub trait Protocol {
         from: PartyIndex,
         payload: &[u8],
     ) -> Result<Step<Self::Output>, Self::Error>;
+    /// Messages the party must still send after [`Protocol::receive`] returned an error: what
+    /// it produced in the same step before it found the fault (for example a signer's share,
+    /// so the others can name the culprit too). Drivers send them once, after the error.
+    fn parting(&mut self) -> Vec<Outgoing> {
+        Vec::new()
+    }
 }
 
 /// How strong the case against a culprit is (design §3).

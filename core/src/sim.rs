@@ -183,7 +183,12 @@ impl<P: Protocol> Simulation<P> {
             }
             deliveries += 1;
             let step = self.parties[to].receive(env.from, &env.payload);
+            let failed = step.is_err();
             self.dispatch(to, step, &mut outcomes, &mut sent, &mut queue);
+            if failed {
+                let parting = Ok(Step::Continue(self.parties[to].parting()));
+                self.dispatch(to, parting, &mut outcomes, &mut sent, &mut queue);
+            }
         }
 
         Report {

@@ -189,6 +189,8 @@ pub struct SignParty<C: Ciphersuite> {
     /// Each party's round-2 message, by roster index; kept from arrival, so early shares wait.
     round2: Vec<Option<Round2<C>>>,
     phase: Phase<C>,
+    /// Messages to send after an error ([`Protocol::parting`]).
+    parting: Vec<Outgoing>,
 }
 
 impl<C: Ciphersuite> SignParty<C> {
@@ -246,6 +248,7 @@ impl<C: Ciphersuite> SignParty<C> {
             round2: roster.iter().map(|_| None).collect(),
             roster,
             phase: Phase::Ready(seed),
+            parting: Vec::new(),
         })
     }
 
@@ -358,10 +361,16 @@ impl<C: Ciphersuite> SignParty<C> {
             other => return Err(self.accuse(from, Fault::WrongRound(other))),
         }
         let out = self.try_sign()?;
-        Ok(match self.try_aggregate()? {
-            Some(output) => Step::Done(out, output),
-            None => Step::Continue(out),
-        })
+        match self.try_aggregate() {
+            Ok(Some(output)) => Ok(Step::Done(out, output)),
+            Ok(None) => Ok(Step::Continue(out)),
+            Err(e) => {
+                // Signed and found a bad share in one step: z_i still goes out, so the other
+                // signers can name the culprit too instead of waiting for this party.
+                self.parting = out;
+                Err(e)
+            }
+        }
     }
 
     /// A round-1 message: length, identity signature, repeat or equivocation, the sender's
@@ -595,6 +604,10 @@ impl<C: Ciphersuite> Protocol for SignParty<C> {
             self.phase = Phase::Finished;
         }
         result
+    }
+
+    fn parting(&mut self) -> Vec<Outgoing> {
+        mem::take(&mut self.parting)
     }
 
     fn receive(
