@@ -134,12 +134,9 @@ pub(crate) fn multiscalar_mul_vartime(
     scalars: &[Scalar],
     points: &[ProjectivePoint],
 ) -> ProjectivePoint {
-    straus(scalars, points, TUNING).unwrap_or_else(|| {
-        // Only reached if an invariant proven in this module failed; debug builds (and so the
-        // tests) flag it, release builds still return the right point.
-        debug_assert!(false, "secp256k1 MSM fell back to k256");
-        lincomb_k256(scalars, points)
-    })
+    // `None` only if an invariant proven in this module failed (the tests call `straus`
+    // directly and fail on it); k256 still returns the right point then.
+    straus(scalars, points, TUNING).unwrap_or_else(|| lincomb_k256(scalars, points))
 }
 
 /// k256's own GLV + wNAF Straus on complete projective formulas: the fallback and the
@@ -231,7 +228,8 @@ impl GlvConsts {
 /// with a carry instead of subtracting from `k`): `k = Σ out[i]·2ⁱ`, every non-zero digit odd
 /// with `|d| < 2ᵂ⁻¹`, and any two non-zero digits at least `W` positions apart. Returns the
 /// position of the highest non-zero digit plus one (0 for `k = 0`); `out` must be all zero.
-fn wnaf(k: u128, out: &mut [i8; WNAF_LEN]) -> usize {
+/// `None` if a digit fell outside `out`, which `WNAF_LEN` rules out.
+fn wnaf(k: u128, out: &mut [i8; WNAF_LEN]) -> Option<usize> {
     const MASK: u32 = (1 << W) - 1;
     const HALF_WINDOW: u32 = 1 << (W - 1);
     let mut pos = 0usize;
@@ -241,7 +239,7 @@ fn wnaf(k: u128, out: &mut [i8; WNAF_LEN]) -> usize {
         // The rest still to encode is `R = ⌊k / 2^pos⌋ + carry`.
         let rest = if pos < 128 { k >> pos } else { 0 };
         if rest == 0 && carry == 0 {
-            return len;
+            return Some(len);
         }
         // Truncation to W bits is intended: `MASK` keeps the low bits of `rest`.
         #[allow(clippy::cast_possible_truncation)]
@@ -258,10 +256,10 @@ fn wnaf(k: u128, out: &mut [i8; WNAF_LEN]) -> usize {
             carry = 0;
             v as i32
         };
-        // |digit| < 2^(W-1) ≤ 128 and pos < WNAF_LEN (see `WNAF_LEN`).
+        // |digit| < 2^(W-1) ≤ 128.
         #[allow(clippy::cast_possible_truncation)]
         {
-            out[pos] = digit as i8;
+            *out.get_mut(pos)? = digit as i8;
         }
         len = pos + 1;
         pos += W;
@@ -604,7 +602,7 @@ fn straus(
     let mut wnafs = vec![[0i8; WNAF_LEN]; 2 * n];
     let mut lens = [0usize; WNAF_LEN];
     for (digits, half) in wnafs.iter_mut().zip(halves.iter().flatten()) {
-        wnaf(half.abs, digits);
+        wnaf(half.abs, digits)?;
         if half.negative {
             digits.iter_mut().for_each(|d| *d = -*d);
         }
@@ -620,8 +618,11 @@ fn straus(
         total += len;
     }
     let pairs = total / 2;
-
-    let mut buf = vec![Fe::ZERO; (3 * TABLE + 2) * n + 2 * total + pairs.max(n)];
+    let size = (3 * TABLE + 2)
+        .checked_mul(n)?
+        .checked_add(total.checked_mul(2)?)?
+        .checked_add(pairs.max(n))?;
+    let mut buf = vec![Fe::ZERO; size];
     let mut work = Work::carve(&mut buf, n, total, pairs)?;
 
     let live_points: Vec<ProjectivePoint> = live.iter().map(|(p, _)| *p).collect();

@@ -158,7 +158,7 @@ fn magnitude_checks_are_active() {
 
 fn check_wnaf(k: u128) {
     let mut out = [0i8; WNAF_LEN];
-    let len = wnaf(k, &mut out);
+    let len = wnaf(k, &mut out).unwrap();
     // Value: Σ dᵢ·2ⁱ as a signed 256-bit sum in two u128 halves is awkward; use Scalars.
     let value = out.iter().enumerate().fold(Scalar::ZERO, |acc, (i, d)| {
         let term = pow2(i as u32) * Scalar::from(u64::from(d.unsigned_abs()));
