@@ -276,7 +276,13 @@ fn batch_invert(out: &mut [Fe], den: impl Fn(usize) -> Fe) -> Option<()> {
         *slot = acc; // den(0)…den(m−1)
         acc = acc.mul(&den(m));
     }
-    let mut inv: Fe = Option::from(acc.invert_vartime())?;
+    batch_invert_finish(out, &acc, den)
+}
+
+/// The second half of [`batch_invert`], for callers that ran the first themselves: `out[m]`
+/// holds `den(0)…den(m−1)` and `product` is `den(0)…den(out.len() − 1)`.
+fn batch_invert_finish(out: &mut [Fe], product: &Fe, den: impl Fn(usize) -> Fe) -> Option<()> {
+    let mut inv: Fe = Option::from(product.invert_vartime())?;
     for (m, slot) in out.iter_mut().enumerate().rev() {
         // inv = (den(0)…den(m))⁻¹, slot = den(0)…den(m−1)
         let d = den(m);
@@ -496,25 +502,32 @@ impl<'a> Work<'a> {
             if pairs == 0 || pairs < min_pairs {
                 return Some(());
             }
+            // Classify the pairs, and run the first half of the batched inversion on the way.
             slopes.clear();
+            let mut product = Fe::ONE;
             for (start, len) in starts.iter().zip(lens.iter()) {
                 for a in (*start..start + len - len % 2).step_by(2) {
                     let dx = px[a + 1] + px[a].negate(1); // 3
-                    if !bool::from(dx.normalizes_to_zero()) {
+                    let den = if !bool::from(dx.normalizes_to_zero()) {
                         slopes.push((a, false));
+                        dx
                     } else if bool::from((py[a + 1] + py[a].negate(1)).normalizes_to_zero()) {
                         slopes.push((a, true));
-                    }
-                    // else P + (−P): the pair drops out.
+                        py[a].double() // 2y, 2; y ≠ 0 (no point of order 2)
+                    } else {
+                        continue; // P + (−P): the pair drops out.
+                    };
+                    *self.inv.get_mut(slopes.len() - 1)? = product;
+                    product = product.mul(&den);
                 }
             }
             let inv = self.inv.get_mut(..slopes.len())?;
-            batch_invert(inv, |m| {
+            batch_invert_finish(inv, &product, |m| {
                 let (a, doubling) = slopes[m];
                 if doubling {
-                    py[a].double() // 2y, 2; y ≠ 0 (no point of order 2)
+                    py[a].double()
                 } else {
-                    px[a + 1] + px[a].negate(1) // 3
+                    px[a + 1] + px[a].negate(1)
                 }
             })?;
             let mut m = 0;
