@@ -478,7 +478,7 @@ fn build_case(seed: u64, n: usize) -> (Vec<Scalar>, Vec<ProjectivePoint>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(96))]
 
     #[test]
     fn msm_matches_references(seed in any::<u64>(), n in 0usize..=140) {
@@ -490,6 +490,18 @@ proptest! {
     fn msm_random_small(seed in any::<u64>(), n in 0usize..=10) {
         let (scalars, points) = build_case(seed, n);
         check(&scalars, &points);
+    }
+
+    /// Plain random inputs (no special points or scalars) at the sizes FROST uses.
+    #[test]
+    fn msm_plain_random(seed in any::<u64>(), n in 60usize..=140) {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let points: Vec<ProjectivePoint> =
+            (0..n).map(|_| ProjectivePoint::random(&mut rng)).collect();
+        let scalars: Vec<Scalar> = (0..n).map(|_| random_scalar(&mut rng)).collect();
+        let got = multiscalar_mul_vartime(&scalars, &points);
+        prop_assert_eq!(got, lincomb_k256(&scalars, &points));
+        prop_assert_eq!(straus(&scalars, &points, TUNING), Some(got));
     }
 
     #[test]
