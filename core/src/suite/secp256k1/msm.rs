@@ -588,9 +588,6 @@ fn straus(
     points: &[ProjectivePoint],
     tuning: Tuning,
 ) -> Option<ProjectivePoint> {
-    let consts = GlvConsts::new()?;
-    let beta: Fe = Option::from(Fe::from_bytes(&FieldBytes::from(BETA)))?;
-
     // Terms that contribute: zero scalars and identity points drop out.
     let live: Vec<(ProjectivePoint, Scalar)> = points
         .iter()
@@ -605,6 +602,8 @@ fn straus(
     if n < tuning.min_terms {
         return Some(ProjectivePoint::lincomb_vartime(live.as_slice()));
     }
+    let consts = GlvConsts::new()?;
+    let beta: Fe = Option::from(Fe::from_bytes(&FieldBytes::from(BETA)))?;
     let halves = live
         .iter()
         .map(|(_, s)| glv_split(s, &consts))
