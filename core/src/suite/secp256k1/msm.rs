@@ -26,7 +26,7 @@
 //!    `madd-2004-hmv`, as in Guide to ECC Algorithm 3.22) per point left in the column, with the
 //!    exceptional cases (accumulator at infinity, equal x) handled explicitly.
 //!
-//! With fewer than [`MIN_TERMS`] terms, the inversions (one per table column and per round)
+//! With fewer than `MIN_TERMS` terms, the inversions (one per table column and per round)
 //! cost more than they save, and the work goes to k256's `lincomb_vartime` instead.
 //!
 //! Field arithmetic is k256's own `FieldElement` (lazily reduced, 5×52 limbs on 64-bit
@@ -279,7 +279,7 @@ fn batch_invert(out: &mut [Fe], den: impl Fn(usize) -> Fe) -> Option<()> {
     batch_invert_finish(out, &acc, den)
 }
 
-/// The second half of [`batch_invert`], for callers that ran the first themselves: `out[m]`
+/// The second half of `batch_invert`, for callers that ran the first themselves: `out[m]`
 /// holds `den(0)…den(m−1)` and `product` is `den(0)…den(out.len() − 1)`.
 fn batch_invert_finish(out: &mut [Fe], product: &Fe, den: impl Fn(usize) -> Fe) -> Option<()> {
     let mut inv: Fe = Option::from(product.invert_vartime())?;
