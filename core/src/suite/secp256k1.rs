@@ -71,7 +71,7 @@ fn deserialize_point(bytes: &[u8]) -> Result<ProjectivePoint, EncodingError> {
         .ok_or(EncodingError::NotOnCurve)
 }
 
-/// GLV + wNAF Straus with affine tables and a Jacobian accumulator (see [`msm`]).
+/// GLV + wNAF Straus with batch-affine column sums and a Jacobian Horner pass (see [`msm`]).
 fn multiscalar_mul_vartime(scalars: &[Scalar], points: &[ProjectivePoint]) -> ProjectivePoint {
     msm::multiscalar_mul_vartime(scalars, points)
 }
