@@ -34,6 +34,11 @@ impl<C: Ciphersuite> SecretScalar<C> {
         C::deserialize_scalar(bytes).map(Self)
     }
 
+    /// `self + other`, as a new secret (the operands stay as they are).
+    pub fn add(&self, other: &Self) -> Self {
+        Self(self.0 + other.0)
+    }
+
     /// The scalar itself. Use it only for arithmetic; never log or persist it unencrypted.
     pub fn expose_secret(&self) -> &C::Scalar {
         &self.0

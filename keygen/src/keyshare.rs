@@ -270,9 +270,23 @@ impl PublicKeyShare {
         }
     }
 
-    /// Recomputes the key id from the fields and checks the certificate over it: the public
-    /// metadata is then exactly what all n parties confirmed.
+    /// Recomputes the key id and fingerprint from the fields, checks the identifier, and
+    /// checks the certificate over the key id: the public metadata is then exactly what every
+    /// identity of **this roster** confirmed. The roster itself is the trust anchor: a file
+    /// writer can build a self-consistent record for a roster of its own keys, so also check
+    /// that the roster is the one the user approved (its fingerprint) and that this device is
+    /// in it ([`PublicKeyShare::verify_member`]).
     pub fn verify(&self) -> Result<(), KeygenError> {
+        if self.identifier == 0 || usize::from(self.identifier) > self.roster.len() {
+            return Err(KeygenError::Certificate(
+                "the identifier is not in the roster",
+            ));
+        }
+        if self.fingerprint != roster_fingerprint(&self.roster, self.threshold) {
+            return Err(KeygenError::Certificate(
+                "the fingerprint does not match the roster",
+            ));
+        }
         let transcript = KeyTranscript {
             suite: self.suite,
             threshold: self.threshold,
@@ -295,6 +309,18 @@ impl PublicKeyShare {
         match &self.certificate {
             Some(c) => c.verify(&self.roster, &self.key_id),
             None => Err(KeygenError::Certificate("the share has no certificate")),
+        }
+    }
+
+    /// [`PublicKeyShare::verify`], and that `me` holds this share's roster position.
+    pub fn verify_member(&self, me: &IdentityKey) -> Result<(), KeygenError> {
+        self.verify()?;
+        if self.roster.get(usize::from(self.identifier) - 1) == Some(me) {
+            Ok(())
+        } else {
+            Err(KeygenError::Certificate(
+                "this device is not at the share's roster position",
+            ))
         }
     }
 }

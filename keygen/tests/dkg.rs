@@ -10,8 +10,8 @@ use tessera_core::{
     lagrange::lagrange_coefficient,
     protocol::Header,
     sim::{Envelope, Simulation},
-    Blame, Ciphersuite, Culprit, Ed25519, Evidence, Fault, Identifier, Protocol, Secp256k1,
-    Taproot,
+    Blame, Ciphersuite, Culprit, Ed25519, Evidence, Fault, Identifier, IdentitySigner, Protocol,
+    Secp256k1, Taproot,
 };
 use tessera_keygen::{dkg::Dkg, KeyShare, KeygenError, PendingKeyShare};
 
@@ -93,6 +93,17 @@ fn tampered_public_data_fails_verification<C: Ciphersuite>() {
     let mut public = shares[1].public();
     public.certificate.as_mut().unwrap().signatures[2][5] ^= 1;
     assert!(public.verify().is_err());
+    let mut public = shares[1].public();
+    public.fingerprint = "0000-0000-0000-0000".into();
+    assert!(public.verify().is_err());
+    let mut public = shares[1].public();
+    public.identifier = 4;
+    assert!(public.verify().is_err());
+    // Party 1's record checks out for party 1's identity only.
+    let ids = identities(3);
+    let public = shares[1].public();
+    public.verify_member(&ids[1].identity()).unwrap();
+    assert!(public.verify_member(&ids[0].identity()).is_err());
 }
 
 fn duplicates_and_reordering_are_harmless<C: Ciphersuite>() {
@@ -154,8 +165,6 @@ fn wrong_share_is_accused_by_receiver<C: Ciphersuite>() {
 }
 
 fn bad_proof_is_proven<C: Ciphersuite>() {
-    let ids = identities(3);
-    let signer = ids[1].clone();
     let report = run::<C>(2, 3, 6, move |mut e| {
         if e.from == 1 && round_of(&e) == 1 {
             // Flip μ (the 32 bytes before the signature) to another valid scalar, re-sign.
@@ -163,7 +172,7 @@ fn bad_proof_is_proven<C: Ciphersuite>() {
             let mu = C::deserialize_scalar(&e.payload[end - 32..end]).unwrap() + C::Scalar::ONE;
             let mut unsigned = e.payload[..end].to_vec();
             unsigned[end - 32..].copy_from_slice(&C::serialize_scalar(&mu));
-            e.payload = resign(&unsigned, 1, &signer);
+            e.payload = resign::<C>(&unsigned, 2, 3, 1);
         }
         vec![e]
     });
@@ -177,19 +186,23 @@ fn equivocation_is_proven_by_two_signed_messages<C: Ciphersuite>() {
     // party 2 only.
     let (mut twin, _) = parties::<C>(2, 3, 77);
     let other = twin.remove(1).start().unwrap().remove(0).payload.clone();
-    let report = run::<C>(2, 3, 7, move |mut e| {
-        if e.from == 1 && e.to == 2 && round_of(&e) == 1 {
-            e.payload = other.clone();
+    // Under every delivery order both honest parties end with the proof; neither waits.
+    for seed in 7..27 {
+        let other = other.clone();
+        let report = run::<C>(2, 3, seed, move |mut e| {
+            if e.from == 1 && e.to == 2 && round_of(&e) == 1 {
+                e.payload = other.clone();
+            }
+            vec![e]
+        });
+        for c in culprits_at(report, &[0, 2]) {
+            only_culprit(&c, 1, |f| *f == Fault::Equivocation, true);
+            let Evidence::Proven(messages) = &c[0].evidence else {
+                unreachable!()
+            };
+            assert_eq!(messages.len(), 2);
+            assert_ne!(messages[0], messages[1]);
         }
-        vec![e]
-    });
-    for c in culprits_at(report, &[0, 2]) {
-        only_culprit(&c, 1, |f| *f == Fault::Equivocation, true);
-        let Evidence::Proven(messages) = &c[0].evidence else {
-            unreachable!()
-        };
-        assert_eq!(messages.len(), 2);
-        assert_ne!(messages[0], messages[1]);
     }
 }
 
@@ -210,10 +223,10 @@ fn wrong_commitment_count_is_proven<C: Ciphersuite>() {
     // Party 1 believes t = 3.
     let ids = identities(3);
     let mut rng = ChaCha20Rng::seed_from_u64(10);
-    let mut p = params(3, &ids);
-    let mut liar = Dkg::<C>::new(p.clone(), 1, ids[1].clone(), &mut rng).unwrap();
+    let mut liar = Dkg::<C>::new(params(3, &ids), 1, ids[1].clone(), &mut rng).unwrap();
     let liar_msg = liar.start().unwrap().remove(0).payload.clone();
-    p.threshold = 2;
+    // Signed by party 1 within the real 2-of-3 parameters, so the wrong count is proven.
+    let liar_msg = resign::<C>(&liar_msg[..liar_msg.len() - 64], 2, 3, 1);
     let report = run::<C>(2, 3, 10, move |mut e| {
         if e.from == 1 && round_of(&e) == 1 {
             e.payload = liar_msg.clone();
@@ -290,15 +303,13 @@ fn other_session_and_round<C: Ciphersuite>() {
 
 fn invalid_encodings<C: Ciphersuite>() {
     // A commitment point that does not decode, validly signed: proven.
-    let ids = identities(3);
-    let signer = ids[2].clone();
     let report = run::<C>(2, 3, 15, move |mut e| {
         if e.from == 2 && round_of(&e) == 1 {
             let end = e.payload.len() - 64;
             let mut unsigned = e.payload[..end].to_vec();
             let at = Header::LEN + 2;
             unsigned[at..at + C::WIRE_POINT_LEN].fill(0xff);
-            e.payload = resign(&unsigned, 2, &signer);
+            e.payload = resign::<C>(&unsigned, 2, 3, 2);
         }
         vec![e]
     });

@@ -50,6 +50,7 @@ pub(crate) fn decode(body: &[u8], n: usize) -> Option<Vec<&[u8]>> {
 /// `from` if one of its copies is not a validly signed round-1 message of this session.
 pub(crate) fn compare(
     session: &SessionId,
+    context: &[u8; 32],
     roster: &[IdentityKey],
     ours: &[&[u8]],
     theirs: &[&[u8]],
@@ -60,13 +61,13 @@ pub(crate) fn compare(
     for (k, (mine, copy)) in ours.iter().zip(theirs).enumerate() {
         // k indexes the roster, which has at most 65535 entries.
         let k = k as PartyIndex;
-        if mine == copy {
+        if round1::unsigned(mine) == round1::unsigned(copy) {
             continue;
         }
         let genuine = matches!(
             Header::decode(copy),
             Ok((h, _)) if h.kind == Kind::Keygen && &h.session == session && h.round == 1
-        ) && round1::signature_valid(copy, k, &roster[usize::from(k)]);
+        ) && round1::signature_valid(copy, context, k, &roster[usize::from(k)]);
         if !genuine {
             return Err(Culprit {
                 party: from,

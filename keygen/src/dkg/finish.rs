@@ -3,7 +3,6 @@
 
 use tessera_core::{
     feldman::Commitment, protocol::Header, Ciphersuite, Culprit, Evidence, Fault, PublicKeyPackage,
-    SecretScalar,
 };
 
 use super::{round1, round2, Dkg};
@@ -19,18 +18,16 @@ impl<C: Ciphersuite> Dkg<C> {
         let round1: Vec<&round1::Round1<C>> = self.round1.iter().flatten().collect();
         let summed = sum_commitments::<C>(round1.iter().map(|m| &m.commitment));
 
-        let own = self.own_share.take().ok_or(KeygenError::Finished)?;
-        let mut total = *own.expose_secret();
+        let mut total = self.own_share.take().ok_or(KeygenError::Finished)?;
         let mut received = Vec::with_capacity(self.n());
         for j in self.others() {
             if let (Some(m2), Some(m1)) =
                 (&self.round2[usize::from(j)], &self.round1[usize::from(j)])
             {
-                total += m2.share.expose_secret();
+                total = total.add(&m2.share);
                 received.push((j, &m1.commitment, &m2.share));
             }
         }
-        let total = SecretScalar::<C>::new(total);
         let me = round1::identifier(self.me);
         let bad = round2::check_shares(me, &total, &summed.evaluate(me), &received);
         if !bad.is_empty() {

@@ -26,8 +26,8 @@ use tessera_core::{
     keys::check_threshold,
     polynomial::SecretPolynomial,
     protocol::{Header, Kind, Outgoing, Recipient},
-    Ciphersuite, Culprit, Evidence, Fault, IdentityKey, IdentitySigner, PartyIndex, Protocol,
-    SecretScalar, SessionId, Step,
+    Blame, Ciphersuite, Culprit, Evidence, Fault, IdentityKey, IdentitySigner, PartyIndex,
+    Protocol, SecretScalar, SessionId, Step,
 };
 
 use crate::{error::KeygenError, keyshare::PendingKeyShare};
@@ -45,6 +45,18 @@ pub struct DkgParams {
     pub roster: Vec<IdentityKey>,
 }
 
+impl DkgParams {
+    /// A digest of the suite and all parameters, covered by every round-1 signature: a signed
+    /// message is then evidence only within exactly these parameters, and parties that
+    /// disagree on them fail on signatures instead of blaming each other.
+    pub fn context(&self, suite: tessera_core::Suite) -> [u8; 32] {
+        let t = self.threshold.to_be_bytes();
+        let mut parts: Vec<&[u8]> = vec![suite.name().as_bytes(), &self.session, &t];
+        parts.extend(self.roster.iter().map(|k| k.as_bytes().as_slice()));
+        tessera_core::hash::transcript_hash("tessera/v1/dkg/context", &parts)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     /// Collecting round-1 broadcasts.
@@ -60,6 +72,8 @@ enum Stage {
 /// One party of the DKG (see the module doc).
 pub struct Dkg<C: Ciphersuite> {
     session: SessionId,
+    /// [`DkgParams::context`].
+    context: [u8; 32],
     me: PartyIndex,
     threshold: u16,
     roster: Arc<Vec<IdentityKey>>,
@@ -75,7 +89,12 @@ pub struct Dkg<C: Ciphersuite> {
     evidence: Vec<Option<Vec<u8>>>,
     /// This party's echo hash, once round 1 is complete.
     echo: Option<[u8; 32]>,
-    evidence_sent: bool,
+    /// Whether this party broadcast its round-1 copies.
+    evidence_broadcast: bool,
+    /// Parties this party answered with its copies.
+    evidence_replied: BTreeSet<PartyIndex>,
+    /// Messages to send after an abort ([`Protocol::parting`]).
+    parting: Vec<Outgoing>,
     /// Parties whose evidence showed no equivocation.
     evidence_clean: BTreeSet<PartyIndex>,
     stage: Stage,
@@ -110,12 +129,22 @@ impl<C: Ciphersuite> Dkg<C> {
         rng.fill_bytes(&mut seed);
 
         let header = header(&params.session, 1);
-        let own = round1::build(&header, me, &polynomial.commit(), &secret, nonce, &*signer)
-            .map_err(|e| KeygenError::Parameters(format!("own commitment: {e}")))?;
+        let context = params.context(C::SUITE);
+        let own = round1::build(
+            &header,
+            &context,
+            me,
+            &polynomial.commit(),
+            &secret,
+            nonce,
+            &*signer,
+        )
+        .map_err(|e| KeygenError::Parameters(format!("own commitment: {e}")))?;
         let mut round1: Vec<Option<Round1<C>>> = (0..n).map(|_| None).collect();
         round1[usize::from(me)] = Some(own);
         Ok(Self {
             session: params.session,
+            context,
             me,
             threshold: params.threshold,
             roster: Arc::new(params.roster),
@@ -127,7 +156,9 @@ impl<C: Ciphersuite> Dkg<C> {
             round2: (0..n).map(|_| None).collect(),
             evidence: vec![None; n],
             echo: None,
-            evidence_sent: false,
+            evidence_broadcast: false,
+            evidence_replied: BTreeSet::new(),
+            parting: Vec::new(),
             evidence_clean: BTreeSet::new(),
             stage: Stage::Round1,
         })
@@ -160,15 +191,14 @@ impl<C: Ciphersuite> Dkg<C> {
         from: PartyIndex,
         payload: &[u8],
         header: &Header,
-        body: &[u8],
     ) -> Result<(), KeygenError> {
         let slot = usize::from(from);
         if let Some(old) = &self.round1[slot] {
-            if old.payload == payload {
+            if round1::unsigned(&old.payload) == round1::unsigned(payload) {
                 return Ok(());
             }
             // A second, different message: equivocation if it is signed too.
-            if round1::signature_valid(payload, from, &self.roster[slot]) {
+            if round1::signature_valid(payload, &self.context, from, &self.roster[slot]) {
                 return Err(KeygenError::culprit(
                     from,
                     Fault::Equivocation,
@@ -180,7 +210,7 @@ impl<C: Ciphersuite> Dkg<C> {
         let msg = round1::decode::<C>(
             header,
             payload,
-            body,
+            &self.context,
             from,
             &self.roster[slot],
             self.threshold,
@@ -253,14 +283,23 @@ impl<C: Ciphersuite> Dkg<C> {
         Ok(out)
     }
 
-    /// This party's copies of every round-1 message, once.
-    fn send_evidence(&mut self) -> Vec<Outgoing> {
-        if self.evidence_sent {
+    /// This party's copies of every round-1 message: to everyone (`None`, once) when its own
+    /// echo check failed, or as a reply to one party whose evidence arrived. Replies go only to
+    /// the asker, so one complaint costs each party one message, not a broadcast storm.
+    fn send_evidence(&mut self, to: Option<PartyIndex>) -> Vec<Outgoing> {
+        if self.evidence_broadcast {
             return Vec::new();
         }
-        self.evidence_sent = true;
+        let to = match to {
+            None => {
+                self.evidence_broadcast = true;
+                Recipient::All
+            }
+            Some(p) if self.evidence_replied.insert(p) => Recipient::One(p),
+            Some(_) => return Vec::new(),
+        };
         vec![Outgoing {
-            to: Recipient::All,
+            to,
             payload: evidence::build(&header(&self.session, 3), &self.round1_payloads()),
         }]
     }
@@ -278,14 +317,21 @@ impl<C: Ciphersuite> Dkg<C> {
                 .ok()
                 .and_then(|(_, body)| evidence::decode(body, self.n()))
                 .unwrap_or_default();
-            let equivocators =
-                evidence::compare(&self.session, &self.roster, &ours, &theirs, from, self.me)
-                    .map_err(|c| KeygenError::Misbehaviour(vec![c]))?;
+            let equivocators = evidence::compare(
+                &self.session,
+                &self.context,
+                &self.roster,
+                &ours,
+                &theirs,
+                from,
+                self.me,
+            )
+            .map_err(|c| KeygenError::Misbehaviour(vec![c]))?;
             if !equivocators.is_empty() {
                 return Err(KeygenError::Misbehaviour(equivocators));
             }
             self.evidence_clean.insert(from);
-            out.extend(self.send_evidence());
+            out.extend(self.send_evidence(Some(from)));
         }
         Ok(out)
     }
@@ -306,10 +352,12 @@ impl<C: Ciphersuite> Dkg<C> {
             if self.mismatched().is_empty() {
                 let pending = self.finish()?;
                 self.stage = Stage::Over;
+                // The received shares are summed into the pending share: wipe them now.
+                self.round2.iter_mut().for_each(|m| *m = None);
                 return Ok(Step::Done(out, pending));
             }
             self.stage = Stage::Evidence;
-            out.extend(self.send_evidence());
+            out.extend(self.send_evidence(None));
         }
         if self.stage == Stage::Evidence {
             let mismatched = self.mismatched();
@@ -343,7 +391,11 @@ impl<C: Ciphersuite> Dkg<C> {
         from: PartyIndex,
         payload: &[u8],
     ) -> Result<Step<PendingKeyShare<C>>, KeygenError> {
-        if usize::from(from) >= self.n() || from == self.me {
+        if from == self.me {
+            // A transport loopback: nothing this party needs from itself.
+            return Ok(Step::Continue(Vec::new()));
+        }
+        if usize::from(from) >= self.n() {
             return Err(self.accuse(from, Fault::UnknownSender));
         }
         let (header, body) = Header::decode(payload).map_err(|f| self.accuse(from, f))?;
@@ -354,7 +406,7 @@ impl<C: Ciphersuite> Dkg<C> {
             return Err(self.accuse(from, Fault::WrongSession));
         }
         match header.round {
-            1 => self.on_round1(from, payload, &header, body)?,
+            1 => self.on_round1(from, payload, &header)?,
             2 => self.on_round2(from, payload, body)?,
             3 => {
                 if evidence::decode(body, self.n()).is_none() {
@@ -412,6 +464,10 @@ impl<C: Ciphersuite> Protocol for Dkg<C> {
         }])
     }
 
+    fn parting(&mut self) -> Vec<Outgoing> {
+        std::mem::take(&mut self.parting)
+    }
+
     fn receive(
         &mut self,
         from: PartyIndex,
@@ -421,7 +477,13 @@ impl<C: Ciphersuite> Protocol for Dkg<C> {
             return Err(KeygenError::Finished);
         }
         let result = self.dispatch(from, payload);
-        if result.is_err() {
+        if let Err(e) = &result {
+            // A proven equivocation is shown to everyone: this party's copies let the others
+            // find the proof too instead of waiting for it.
+            let equivocation = e.culprits().iter().any(|c| c.fault == Fault::Equivocation);
+            if equivocation && self.echo.is_some() {
+                self.parting = self.send_evidence(None);
+            }
             // Nothing usable survives an abort: drop every secret now.
             self.stage = Stage::Over;
             self.polynomial = None;

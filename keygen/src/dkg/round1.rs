@@ -3,8 +3,9 @@
 //!
 //! Body after the header: `t (u16 BE) ‖ C_0 … C_{t-1} ‖ R ‖ μ ‖ signature (64)`, points in the
 //! suite's wire encoding ([`Ciphersuite::write_wire_point`]). The identity
-//! signature covers the sender's roster index and every byte before it, so a signed round-1
-//! message is evidence anyone holding the roster can check.
+//! signature covers the session's parameters ([`DkgParams::context`]: suite, threshold,
+//! roster, session id), the sender's roster index and every byte before it, so a signed
+//! round-1 message is evidence anyone holding the parameters can check.
 
 use ff::{Field as _, PrimeField as _};
 use tessera_core::{
@@ -61,6 +62,7 @@ pub fn verify_pok<C: Ciphersuite>(
 /// Builds and signs this party's round-1 message. `nonce` is the proof's k.
 pub(crate) fn build<C: Ciphersuite>(
     header: &Header,
+    context: &[u8; 32],
     me: PartyIndex,
     commitment: &Commitment<C>,
     a0: &SecretScalar<C>,
@@ -87,7 +89,7 @@ pub(crate) fn build<C: Ciphersuite>(
     );
     let mu = *nonce.expose_secret() + *a0.expose_secret() * c;
     payload.extend_from_slice(&C::serialize_scalar(&mu));
-    let signature = signer.sign(PURPOSE, &signed_part(me, &payload));
+    let signature = signer.sign(PURPOSE, &signed_part(context, me, &payload));
     payload.extend_from_slice(&signature);
     Ok(Round1 {
         commitment: commitment.clone(),
@@ -98,24 +100,36 @@ pub(crate) fn build<C: Ciphersuite>(
     })
 }
 
-/// What the identity signature covers: the sender's index, then the payload before the
-/// signature.
-fn signed_part(from: PartyIndex, unsigned: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(2 + unsigned.len());
+/// What the identity signature covers: the parameters' context, the sender's index, then
+/// the payload before the signature.
+pub fn signed_part(context: &[u8; 32], from: PartyIndex, unsigned: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(32 + 2 + unsigned.len());
+    m.extend_from_slice(context);
     m.extend_from_slice(&from.to_be_bytes());
     m.extend_from_slice(unsigned);
     m
 }
 
 /// Checks the identity signature of a round-1 payload from `from`.
-pub(crate) fn signature_valid(payload: &[u8], from: PartyIndex, key: &IdentityKey) -> bool {
+pub(crate) fn signature_valid(
+    payload: &[u8],
+    context: &[u8; 32],
+    from: PartyIndex,
+    key: &IdentityKey,
+) -> bool {
     match payload.len().checked_sub(64) {
         Some(split) => {
             let (unsigned, sig) = payload.split_at(split);
-            key.verify(PURPOSE, &signed_part(from, unsigned), sig)
+            key.verify(PURPOSE, &signed_part(context, from, unsigned), sig)
         }
         None => false,
     }
+}
+
+/// The signed part of a round-1 payload (everything but the signature): two payloads with
+/// the same signed part are the same message, even if a randomized signer signed it twice.
+pub(crate) fn unsigned(payload: &[u8]) -> &[u8] {
+    &payload[..payload.len().saturating_sub(64)]
 }
 
 /// Decodes a round-1 body whose header the caller has checked. The signature is checked
@@ -123,16 +137,18 @@ pub(crate) fn signature_valid(payload: &[u8], from: PartyIndex, key: &IdentityKe
 pub(crate) fn decode<C: Ciphersuite>(
     header: &Header,
     payload: &[u8],
-    body: &[u8],
+    context: &[u8; 32],
     from: PartyIndex,
     key: &IdentityKey,
     threshold: u16,
     me: PartyIndex,
 ) -> Result<Round1<C>, (Fault, Evidence)> {
-    if !signature_valid(payload, from, key) {
+    if !signature_valid(payload, context, from, key) {
         return Err((Fault::BadSignature, Evidence::AccusedBy(me)));
     }
     let proven = || Evidence::Proven(vec![payload.to_vec()]);
+    // The caller decoded the header from this payload, so it is at least that long.
+    let body = &payload[Header::LEN.min(payload.len())..];
     let pl = C::WIRE_POINT_LEN;
     let Some((count, rest)) = body.split_first_chunk::<2>() else {
         return Err((Fault::Malformed("round-1 body too short"), proven()));

@@ -31,7 +31,9 @@ pub(crate) fn build<C: Ciphersuite>(
     share: &SecretScalar<C>,
     echo: &[u8; 32],
 ) -> Zeroizing<Vec<u8>> {
-    let mut payload = Zeroizing::new(header.encode());
+    // Sized up front: a reallocation would leave a copy of the share in freed memory.
+    let mut payload = Zeroizing::new(Vec::with_capacity(Header::LEN + 64));
+    payload.extend_from_slice(&header.encode());
     payload.extend_from_slice(&*share.to_bytes());
     payload.extend_from_slice(echo);
     payload

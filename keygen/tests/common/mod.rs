@@ -68,12 +68,14 @@ pub fn certify<C: Ciphersuite>(
     Simulation::new(parties).reorder(3).router(router).run()
 }
 
-/// Re-signs a round-1 payload (everything but its last 64 bytes) as party `from`.
-pub fn resign(unsigned: &[u8], from: PartyIndex, id: &Ed25519Identity) -> Vec<u8> {
-    let mut m = from.to_be_bytes().to_vec();
-    m.extend_from_slice(unsigned);
+/// Re-signs a round-1 payload (everything but its last 64 bytes) as party `from` of a
+/// `t`-of-`n` session of suite `C` with the test identities.
+pub fn resign<C: Ciphersuite>(unsigned: &[u8], t: u16, n: u16, from: PartyIndex) -> Vec<u8> {
+    let ids = identities(n);
+    let context = params(t, &ids).context(C::SUITE);
+    let m = tessera_keygen::dkg::round1::signed_part(&context, from, unsigned);
     let mut out = unsigned.to_vec();
-    out.extend_from_slice(&id.sign(tessera_keygen::dkg::round1::PURPOSE, &m));
+    out.extend_from_slice(&ids[usize::from(from)].sign(tessera_keygen::dkg::round1::PURPOSE, &m));
     out
 }
 
