@@ -21,6 +21,10 @@
 //!   check design §4 asks every broadcast protocol for: a party whose view differs from the
 //!   sender's finds the round-1 message that differs and, the message being signed, proves
 //!   who equivocated, instead of blaming honest signers for shares over another view.
+//! - **Proof** (round 3, only on abort): a party that finds a proven equivocation sends
+//!   `header ‖ culprit index (2 B) ‖ (length (4 B) ‖ signed round-1 message) × 2` to everyone
+//!   before it stops ([`Protocol::parting`]), so the others abort with the same proof instead
+//!   of waiting for its share.
 //!
 //! ## Checks
 //!
@@ -65,6 +69,8 @@ pub const ROUND1_PURPOSE: &str = "sign/round1";
 
 const ROUND1: u8 = 1;
 const ROUND2: u8 = 2;
+/// A proof of equivocation, sent by a party that aborts on one so nobody waits for it.
+const PROOF: u8 = 3;
 /// An identifier on the wire: two bytes, big-endian.
 const ID_LEN: usize = 2;
 /// `SerializeScalar` output, every suite.
@@ -90,6 +96,37 @@ fn split_signature(message: &[u8]) -> (&[u8], &[u8]) {
 pub fn round1_signature_valid(identity: &IdentityKey, message: &[u8]) -> bool {
     let (signed, signature) = split_signature(message);
     identity.verify(ROUND1_PURPOSE, signed, signature)
+}
+
+/// A proof of equivocation for everyone: header, the culprit's roster index (u16 BE), then
+/// each of its two signed round-1 messages as `length (u32 BE) ‖ bytes`.
+fn proof_payload(session: SessionId, culprit: PartyIndex, evidence: &[Vec<u8>]) -> Vec<u8> {
+    let mut payload = Header {
+        kind: Kind::Sign,
+        session,
+        round: PROOF,
+    }
+    .encode();
+    payload.extend_from_slice(&culprit.to_be_bytes());
+    for m in evidence {
+        // A round-1 message is a few hundred bytes.
+        payload.extend_from_slice(&(m.len() as u32).to_be_bytes());
+        payload.extend_from_slice(m);
+    }
+    payload
+}
+
+/// Reads [`proof_payload`]'s culprit and two messages.
+fn parse_proof(payload: &[u8]) -> Option<(PartyIndex, Vec<u8>, Vec<u8>)> {
+    let mut fields = Fields(payload.get(Header::LEN..)?);
+    let culprit = fields.identifier().ok()?;
+    let mut message = || -> Option<Vec<u8>> {
+        let len = <[u8; 4]>::try_from(fields.take(4).ok()?).ok()?;
+        let len = usize::try_from(u32::from_be_bytes(len)).ok()?;
+        Some(fields.take(len).ok()?.to_vec())
+    };
+    let (first, second) = (message()?, message()?);
+    fields.0.is_empty().then_some((culprit, first, second))
 }
 
 /// Whether `evidence` proves that the holder of `identity` equivocated in round 1 of a signing
@@ -358,6 +395,7 @@ impl<C: Ciphersuite> SignParty<C> {
         match header.round {
             ROUND1 => self.on_round1(from, payload)?,
             ROUND2 if ROUND2 <= next => self.on_round2(from, payload)?,
+            PROOF => return Err(self.on_proof(from, payload)),
             other => return Err(self.accuse(from, Fault::WrongRound(other))),
         }
         let out = self.try_sign()?;
@@ -370,6 +408,24 @@ impl<C: Ciphersuite> SignParty<C> {
                 self.parting = out;
                 Err(e)
             }
+        }
+    }
+
+    /// A proof of equivocation ([`proof_payload`]): a valid one aborts this party with the
+    /// same proof; anything else names its sender.
+    fn on_proof(&self, from: PartyIndex, payload: &[u8]) -> SignProtocolError {
+        let Some((culprit, first, second)) = parse_proof(payload) else {
+            return self.accuse(from, Fault::Malformed("equivocation proof does not parse"));
+        };
+        let ours = |m: &[u8]| Header::decode(m).is_ok_and(|(h, _)| h.session == self.session);
+        let evidence = vec![first, second];
+        match self.roster.get(usize::from(culprit)) {
+            Some((_, key))
+                if evidence.iter().all(|m| ours(m)) && is_proven_equivocation(key, &evidence) =>
+            {
+                Self::prove(culprit, Fault::Equivocation, evidence)
+            }
+            _ => self.accuse(from, Fault::Malformed("equivocation proof does not verify")),
         }
     }
 
@@ -622,6 +678,19 @@ impl<C: Ciphersuite> Protocol for SignParty<C> {
         if matches!(result, Err(_) | Ok(Step::Done(..))) {
             // Wipes the nonces if they are still unused.
             self.phase = Phase::Finished;
+        }
+        // A party that aborts on equivocation it saw itself shows the proof to everyone, so
+        // nobody waits for it (a proof it received went to everyone already).
+        let relayed = Header::decode(payload).is_ok_and(|(h, _)| h.round == PROOF);
+        if let (Err(e), false) = (&result, relayed) {
+            for c in tessera_core::Blame::culprits(e) {
+                if let (Fault::Equivocation, Evidence::Proven(m)) = (&c.fault, &c.evidence) {
+                    self.parting.push(Outgoing {
+                        to: Recipient::All,
+                        payload: proof_payload(self.session, c.party, &m[..]),
+                    });
+                }
+            }
         }
         result
     }

@@ -321,14 +321,16 @@ fn assert_proven_equivocation<C: Ciphersuite>(world: &World<C>, c: &Culprit, by:
 fn a_different_signed_repeat_is_proven_equivocation<C: Ciphersuite>() {
     let world = Arc::new(World::<C>::new(2, 3, &[1, 2, 3], 13));
     let (by, to) = (1, 2);
-    // In sending order, the recipient sees both versions before it can finish.
+    // In sending order, the recipient sees both versions before it can finish and shows the
+    // proof to everyone: all abort naming the equivocator, nobody waits.
     let report = equivocation_run(&world, by, to, true, None);
-    assert_eq!(failed(&report), [usize::from(to)]);
-    assert_proven_equivocation(&world, &culprit(&report, usize::from(to)), by);
-    world.check_done(&report);
+    assert_eq!(failed(&report), [0, 1, 2]);
+    for party in 0..3 {
+        assert_proven_equivocation(&world, &culprit(&report, party), by);
+    }
 
     // In any order: whoever fails names the equivocator with proof, whoever finishes holds a
-    // valid signature.
+    // valid signature, and nobody is left waiting.
     let mut failures = 0;
     for seed in 0..8 {
         let report = equivocation_run(&world, by, to, true, Some(seed));
@@ -336,7 +338,11 @@ fn a_different_signed_repeat_is_proven_equivocation<C: Ciphersuite>() {
             assert_proven_equivocation(&world, &culprit(&report, party), by);
             failures += 1;
         }
-        world.check_done(&report);
+        assert_eq!(
+            world.check_done(&report) + failed(&report).len(),
+            3,
+            "seed {seed}"
+        );
     }
     assert!(failures > 0);
 }
