@@ -427,6 +427,18 @@ fn withheld_confirmation_is_relayed<C: Ciphersuite>() {
         p.activate(c).unwrap();
     }
 
+    // Party 4 also sends party 0 a garbage relay first: it is ignored, and the valid relay
+    // that follows still activates party 0.
+    let report = certify(&pending, |e| {
+        if e.from == 4 && e.to == 0 && round_of(&e) == 1 {
+            let mut garbage = e.clone();
+            garbage.payload[Header::LEN - 1] = 2;
+            return vec![garbage];
+        }
+        vec![e]
+    });
+    assert!(report.all_done().is_some());
+
     // The same, but relays to 0 and 1 are lost too: they keep their pending shares and
     // activate once a certificate reaches them later.
     let report = certify(&pending, |e| {
