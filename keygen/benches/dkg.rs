@@ -21,10 +21,7 @@
 use std::{collections::BTreeMap, hint::black_box, sync::Arc, time::Duration};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use rand_chacha::{
-    rand_core::{Rng as _, SeedableRng},
-    ChaCha20Rng,
-};
+use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use tessera_core::{
     protocol::Recipient, sim::Simulation, Ciphersuite, Ed25519, Ed25519Identity, IdentitySigner,
     Protocol, Secp256k1, Step, Taproot,
@@ -135,29 +132,9 @@ fn bench_tessera<C: Ciphersuite>(c: &mut Criterion, suite: &str, t: u16, n: u16,
 // ZF FROST
 // ---------------------------------------------------------------------------------------------
 
-/// ChaCha20 (rand_core 0.10) as a rand 0.8 RNG, for the ZF crates.
-struct Rng08(ChaCha20Rng);
-
-impl rand08::RngCore for Rng08 {
-    fn next_u32(&mut self) -> u32 {
-        self.0.next_u32()
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0.next_u64()
-    }
-
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        self.0.fill_bytes(dest)
-    }
-
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand08::Error> {
-        self.0.fill_bytes(dest);
-        Ok(())
-    }
-}
-
-impl rand08::CryptoRng for Rng08 {}
+#[path = "../../sign/benches/support/zf_rng.rs"]
+mod zf_rng;
+use zf_rng::Rng08;
 
 /// The ZF crates share no generic entry points without `frost-core` itself, so one function
 /// per crate.
