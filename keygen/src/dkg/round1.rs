@@ -31,6 +31,15 @@ pub(crate) struct Round1<C: Ciphersuite> {
     pub payload: Vec<u8>,
 }
 
+impl<C: Ciphersuite> Round1<C> {
+    /// The committed constant term `C_0`.
+    pub(crate) fn c0(&self) -> &C::Point {
+        // `build` commits to a polynomial of degree t - 1 and `decode` accepts exactly t
+        // points, with t >= 2 checked when the party was built: `C_0` always exists.
+        &self.commitment.points()[0]
+    }
+}
+
 /// The challenge `c = H(domain ‖ session id ‖ i ‖ C_i0 ‖ R)` (design §3.1 step 1). The
 /// session id makes a proof worthless in any other session.
 pub fn pok_challenge<C: Ciphersuite>(
@@ -205,7 +214,7 @@ pub(crate) fn batch_verify<C: Ciphersuite>(
         let w = C::Scalar::from_u128(u128::from_le_bytes(w));
         mu_sum += w * m.proof_mu;
         scalars.push(-(w * m.challenge));
-        points.push(m.commitment.points()[0]);
+        points.push(*m.c0());
         scalars.push(-w);
         points.push(m.proof_r);
     }
@@ -218,14 +227,7 @@ pub(crate) fn batch_verify<C: Ciphersuite>(
     }
     messages
         .iter()
-        .filter(|(_, m)| {
-            !verify_pok::<C>(
-                &m.commitment.points()[0],
-                &m.proof_r,
-                &m.proof_mu,
-                &m.challenge,
-            )
-        })
+        .filter(|(_, m)| !verify_pok::<C>(m.c0(), &m.proof_r, &m.proof_mu, &m.challenge))
         .map(|(p, _)| *p)
         .collect()
 }
