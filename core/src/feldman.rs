@@ -53,6 +53,42 @@ impl<C: Ciphersuite> Commitment<C> {
     pub fn verify_share(&self, id: Identifier, share: &SecretScalar<C>) -> bool {
         C::mul_base(share.expose_secret()) == self.evaluate(id)
     }
+
+    /// `Σ_i C_i`, coefficient by coefficient: the commitment to `Σ_i f_i` (the commitments
+    /// must all have the same length, as the protocols check on receipt).
+    pub fn sum<'a>(commitments: impl IntoIterator<Item = &'a Commitment<C>>) -> Commitment<C> {
+        let mut sum: Vec<C::Point> = Vec::new();
+        for c in commitments {
+            if sum.is_empty() {
+                sum = c.points.clone();
+            } else {
+                sum.iter_mut().zip(&c.points).for_each(|(s, p)| *s += p);
+            }
+        }
+        Commitment { points: sum }
+    }
+}
+
+/// The batched Feldman check of a party that received one share from each of several
+/// dealers (design §3.1 step 3, §3.3 step 3): `total·G == expected`, where `total = Σ_i f_i(id)`
+/// is the party's final share and `expected` the summed commitment evaluated at `id`. The sum
+/// is what matters: shares whose errors cancel still give the right total. Only if the sum
+/// fails is each share checked against its dealer's commitment; returns the dealers whose
+/// share is wrong.
+pub fn share_sum_culprits<C: Ciphersuite, P: Copy>(
+    id: Identifier,
+    total: &SecretScalar<C>,
+    expected: &C::Point,
+    received: &[(P, &Commitment<C>, &SecretScalar<C>)],
+) -> Vec<P> {
+    if C::mul_base(total.expose_secret()) == *expected {
+        return Vec::new();
+    }
+    received
+        .iter()
+        .filter(|(_, commitment, share)| !commitment.verify_share(id, share))
+        .map(|(p, _, _)| *p)
+        .collect()
 }
 
 /// `k·P` for a public 16-bit `k`, by left-to-right double-and-add from `k`'s top bit

@@ -19,6 +19,7 @@
 //! Nothing here does IO; randomness is always passed in.
 #![forbid(unsafe_code)]
 
+pub mod echo;
 pub mod error;
 pub mod feldman;
 pub mod hash;

@@ -10,14 +10,11 @@ use core::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tessera_core::{
-    Ciphersuite, Identifier, IdentityKey, KeyPackage, PartyIndex, PublicKeyPackage, SecretScalar,
-    Suite,
-};
+use tessera_core::{Ciphersuite, IdentityKey, IdentitySigner, KeyPackage, PartyIndex, Suite};
 
 use crate::{
     error::KeygenError,
-    transcript::{key_id, roster_fingerprint, KeyTranscript},
+    transcript::{epoch_key_id, key_id, roster_fingerprint, KeyTranscript},
 };
 
 /// The purpose string of a confirmation signature.
@@ -96,6 +93,7 @@ pub(crate) struct KeyMetadata {
 ///
 /// Persist it (encrypted) **before** sending the confirmation (design §3.1 step 4, must), and
 /// never delete it on your own after sending: another party may already have activated.
+#[derive(Clone)]
 pub struct PendingKeyShare<C: Ciphersuite> {
     pub(crate) key: KeyPackage<C>,
     pub(crate) meta: KeyMetadata,
@@ -111,6 +109,49 @@ pub struct KeyShare<C: Ciphersuite> {
 }
 
 impl<C: Ciphersuite> PendingKeyShare<C> {
+    /// The pending share of a finished key-producing protocol (a DKG, or a reshare moving the
+    /// key to `epoch`), with this party's confirmation signed by `signer`. The key id is
+    /// computed here from the key's public data, the roster and `commitments_digest` (the
+    /// digest of the protocol's transcript), so a pending share always confirms exactly the
+    /// data it holds. The signer's identity must be at the key's roster position.
+    pub fn new(
+        key: KeyPackage<C>,
+        roster: Vec<IdentityKey>,
+        commitments_digest: [u8; 32],
+        epoch: u64,
+        signer: &dyn IdentitySigner,
+    ) -> Result<Self, KeygenError> {
+        let party = key.identifier().get() - 1;
+        if key.public().verifying_shares().len() != roster.len() {
+            return Err(KeygenError::Parameters(
+                "the roster and the key have different sizes".into(),
+            ));
+        }
+        if roster.get(usize::from(party)) != Some(&signer.identity()) {
+            return Err(KeygenError::Parameters(
+                "the signer's identity is not at the key's roster position".into(),
+            ));
+        }
+        let key_id = epoch_key_id(key.public(), &roster, &commitments_digest, epoch)?;
+        let signature = signer.sign(CONFIRM_PURPOSE, &key_id);
+        Ok(PendingKeyShare {
+            key,
+            meta: KeyMetadata {
+                suite: C::SUITE,
+                roster: Arc::new(roster),
+                commitments_digest,
+                key_id,
+                epoch,
+            },
+            confirmation: Confirmation { party, signature },
+        })
+    }
+
+    /// The epoch this share is for.
+    pub fn epoch(&self) -> u64 {
+        self.meta.epoch
+    }
+
     /// This party's confirmation, to send once the pending share is persisted.
     pub fn confirmation(&self) -> Confirmation {
         self.confirmation
@@ -323,26 +364,6 @@ impl PublicKeyShare {
             ))
         }
     }
-}
-
-/// Builds a pending share from the DKG's results, with this party's confirmation.
-pub(crate) fn pending<C: Ciphersuite>(
-    me: Identifier,
-    share: SecretScalar<C>,
-    public: PublicKeyPackage<C>,
-    meta: KeyMetadata,
-    signer: &dyn tessera_core::IdentitySigner,
-) -> Result<PendingKeyShare<C>, KeygenError> {
-    let key = KeyPackage::new(me, share, Arc::new(public))?;
-    let signature = signer.sign(CONFIRM_PURPOSE, &meta.key_id);
-    Ok(PendingKeyShare {
-        key,
-        confirmation: Confirmation {
-            party: me.get() - 1,
-            signature,
-        },
-        meta,
-    })
 }
 
 mod sig_list {

@@ -24,4 +24,4 @@ pub use error::KeygenError;
 pub use keyshare::{
     Certificate, Confirmation, HexBytes, KeyShare, PendingKeyShare, PublicKeyShare, CONFIRM_PURPOSE,
 };
-pub use transcript::roster_fingerprint;
+pub use transcript::{epoch_key_id, roster_fingerprint};

@@ -6,7 +6,11 @@
 //! data (group key, verifying shares, epoch), so a certificate over it authenticates the
 //! public metadata directly.
 
-use tessera_core::{hash::transcript_hash, IdentityKey, SessionId, Suite};
+use tessera_core::{
+    hash::transcript_hash, Ciphersuite, IdentityKey, PublicKeyPackage, SessionId, Suite,
+};
+
+use crate::error::KeygenError;
 
 /// Version of the transcript layout.
 const VERSION: &[u8] = b"tessera-dkg-v1";
@@ -61,6 +65,38 @@ pub(crate) fn key_id(t: &KeyTranscript<'_>) -> [u8; 32] {
     parts.extend(t.roster.iter().map(|k| k.as_bytes().as_slice()));
     parts.extend(t.verifying_shares.iter().copied());
     transcript_hash("tessera/v1/dkg/key-id", &parts)
+}
+
+/// The key id of a key's public data at `epoch`: [`key_id`] over the suite, the package's
+/// threshold, group key, verifying shares and chain code, the roster, and the digest of the
+/// protocol run that produced it (a DKG's commitments, or a reshare's transcript).
+pub fn epoch_key_id<C: Ciphersuite>(
+    public: &PublicKeyPackage<C>,
+    roster: &[IdentityKey],
+    commitments_digest: &[u8; 32],
+    epoch: u64,
+) -> Result<[u8; 32], KeygenError> {
+    let encode = |p: &C::Point| {
+        C::serialize_point(p)
+            .map(|b| b.as_ref().to_vec())
+            .map_err(|e| KeygenError::Parameters(format!("derived key: {e}")))
+    };
+    let group_key = encode(public.group_key())?;
+    let verifying_shares = public
+        .verifying_shares()
+        .values()
+        .map(encode)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(key_id(&KeyTranscript {
+        suite: C::SUITE,
+        threshold: public.threshold(),
+        roster,
+        commitments_digest,
+        group_key: &group_key,
+        verifying_shares: verifying_shares.iter().map(Vec::as_slice).collect(),
+        chain_code: public.chain_code(),
+        epoch,
+    }))
 }
 
 /// A short hash of the roster and threshold, as four groups of four hex digits, for humans

@@ -18,6 +18,8 @@ pub struct Aggregator<C: Ciphersuite> {
     session: SessionKey<C>,
     /// Tweaked verifying shares `m·Y_i + c·G` of the signers, in identifier order.
     verifying_shares: Vec<C::Point>,
+    /// Whether [`Aggregator::aggregate`] checks every share even when the signature is valid.
+    every_share: bool,
 }
 
 impl<C: Ciphersuite> Aggregator<C> {
@@ -33,7 +35,16 @@ impl<C: Ciphersuite> Aggregator<C> {
         Ok(Self {
             session,
             verifying_shares,
+            every_share: false,
         })
+    }
+
+    /// Makes [`Aggregator::aggregate`] check every share against its verifying share (RFC
+    /// 9591 §5.4) before it accepts the signature: a valid signature then also proves that
+    /// each signer's share works, as a reshare's test signature must (design §3.3 step 4).
+    pub fn checking_every_share(mut self) -> Self {
+        self.every_share = true;
+        self
     }
 
     /// The checked request and derived key.
@@ -91,7 +102,9 @@ impl<C: Ciphersuite> Aggregator<C> {
         let binding = self.binding(package);
         let z = shares.values().map(|s| *s.z()).sum();
         let signature = Signature::new(binding.group_commitment, z);
-        if verify_prepared(self.session.output_key(), &signature, &binding.challenge) {
+        if !self.every_share
+            && verify_prepared(self.session.output_key(), &signature, &binding.challenge)
+        {
             return Ok(signature);
         }
         let lambdas = lagrange_coefficients::<C>(signers)?;
@@ -102,6 +115,9 @@ impl<C: Ciphersuite> Aggregator<C> {
             .map(|(_, id)| *id)
             .collect();
         if culprits.is_empty() {
+            if verify_prepared(self.session.output_key(), &signature, &binding.challenge) {
+                return Ok(signature);
+            }
             Err(SignError::InvalidSignature)
         } else {
             Err(SignError::InvalidShares { culprits })

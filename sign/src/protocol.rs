@@ -289,6 +289,13 @@ impl<C: Ciphersuite> SignParty<C> {
         })
     }
 
+    /// Makes the party check every signature share against its verifying share before it
+    /// accepts the group signature ([`Aggregator::checking_every_share`]).
+    pub fn checking_every_share(mut self) -> Self {
+        self.aggregator = self.aggregator.checking_every_share();
+        self
+    }
+
     /// The checked request and the derived output key Q.
     pub fn session_key(&self) -> &crate::SessionKey<C> {
         self.signer.session()

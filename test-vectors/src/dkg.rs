@@ -160,7 +160,7 @@ fn replay<C: Ciphersuite>(v: &DkgVector, steps: &mut Steps) -> Result<(), String
     }
 
     // Results: s_i = Σ_j f_j(i), Y_i from the summed commitments, P = Σ_j C_j0.
-    let summed = sum_commitments(parties.iter().map(|p| &p.commitment));
+    let summed = Commitment::sum(parties.iter().map(|p| &p.commitment));
     let group_key = summed.points().first().copied().ok_or("no commitments")?;
     let results = Results::<C>::new(v.post_dkg, &group_key)?;
     for (party, total) in parties.iter().zip(&totals) {
@@ -216,20 +216,6 @@ fn check_nonce<C: Ciphersuite>(nonce: &str, proof: &str) -> Result<(), String> {
             hex::encode(encode::<C>(&r)?)
         ))
     }
-}
-
-/// `Σ_j C_j`, coefficient by coefficient.
-fn sum_commitments<'a, C: Ciphersuite>(
-    commitments: impl Iterator<Item = &'a Commitment<C>>,
-) -> Commitment<C> {
-    let mut sum: Vec<C::Point> = Vec::new();
-    for c in commitments {
-        sum.resize(c.points().len().max(sum.len()), C::Point::identity());
-        for (s, p) in sum.iter_mut().zip(c.points()) {
-            *s += p;
-        }
-    }
-    Commitment::from_points(sum)
 }
 
 /// How recorded results relate to the DKG's.

@@ -1,22 +1,26 @@
 //! The end of the DKG at one party (design §3.1 steps 3–4): the summed commitment, every
 //! party's verifying share, the batched share check, the transcript and the confirmation.
 
+use std::sync::Arc;
+
 use tessera_core::{
-    feldman::Commitment, protocol::Header, Ciphersuite, Culprit, Evidence, Fault, PublicKeyPackage,
+    feldman::{self, Commitment},
+    protocol::Header,
+    Ciphersuite, Culprit, Evidence, Fault, KeyPackage, PublicKeyPackage,
 };
 
-use super::{round1, round2, Dkg};
+use super::{round1, Dkg};
 use crate::{
     error::KeygenError,
-    keyshare::{self, KeyMetadata, PendingKeyShare},
-    transcript::{chain_code, commitments_digest, key_id, KeyTranscript},
+    keyshare::PendingKeyShare,
+    transcript::{chain_code, commitments_digest},
 };
 
 impl<C: Ciphersuite> Dkg<C> {
     /// Rounds 1 and 2 complete with matching echoes: derive the key and confirm it.
     pub(super) fn finish(&mut self) -> Result<PendingKeyShare<C>, KeygenError> {
         let round1: Vec<&round1::Round1<C>> = self.round1.iter().flatten().collect();
-        let summed = sum_commitments::<C>(round1.iter().map(|m| &m.commitment));
+        let summed = Commitment::sum(round1.iter().map(|m| &m.commitment));
 
         let mut total = self.own_share.take().ok_or(KeygenError::Finished)?;
         let mut received = Vec::with_capacity(self.n());
@@ -29,7 +33,7 @@ impl<C: Ciphersuite> Dkg<C> {
             }
         }
         let me = round1::identifier(self.me);
-        let bad = round2::check_shares(me, &total, &summed.evaluate(me), &received);
+        let bad = feldman::share_sum_culprits(me, &total, &summed.evaluate(me), &received);
         if !bad.is_empty() {
             return Err(KeygenError::Misbehaviour(
                 bad.into_iter()
@@ -55,50 +59,8 @@ impl<C: Ciphersuite> Dkg<C> {
 
         // The roster size was checked to be at most 65535 when the party was built.
         let public = PublicKeyPackage::from_commitment(&summed, self.n() as u16, chain)?;
-        let encode = |p: &C::Point| {
-            C::serialize_point(p)
-                .map(|b| b.as_ref().to_vec())
-                .map_err(|e| KeygenError::Parameters(format!("derived key: {e}")))
-        };
-        let group_key_bytes = encode(public.group_key())?;
-        let verifying_bytes = public
-            .verifying_shares()
-            .values()
-            .map(encode)
-            .collect::<Result<Vec<_>, _>>()?;
-        let epoch = 0;
-        let id = key_id(&KeyTranscript {
-            suite: C::SUITE,
-            threshold: self.threshold,
-            roster: &self.roster,
-            commitments_digest: &digest,
-            group_key: &group_key_bytes,
-            verifying_shares: verifying_bytes.iter().map(Vec::as_slice).collect(),
-            chain_code: &chain,
-            epoch,
-        });
-        let meta = KeyMetadata {
-            suite: C::SUITE,
-            roster: self.roster.clone(),
-            commitments_digest: digest,
-            key_id: id,
-            epoch,
-        };
-        keyshare::pending(me, total, public, meta, &*self.signer)
+        let key = KeyPackage::new(me, total, Arc::new(public))?;
+        // A DKG makes epoch 0 of a key.
+        PendingKeyShare::new(key, self.roster.to_vec(), digest, 0, &*self.signer)
     }
-}
-
-/// `Σ_i C_i`, coefficient by coefficient: the commitment to `Σ_i f_i`.
-pub(crate) fn sum_commitments<'a, C: Ciphersuite>(
-    commitments: impl Iterator<Item = &'a Commitment<C>>,
-) -> Commitment<C> {
-    let mut sum: Vec<C::Point> = Vec::new();
-    for c in commitments {
-        if sum.is_empty() {
-            sum = c.points().to_vec();
-        } else {
-            sum.iter_mut().zip(c.points()).for_each(|(s, p)| *s += p);
-        }
-    }
-    Commitment::from_points(sum)
 }

@@ -6,7 +6,7 @@
 //! 1. [`round1`]: signed broadcast of Feldman commitments and a proof of knowledge of the
 //!    constant term whose challenge includes the session id.
 //! 2. [`round2`]: `f_i(j)` to each party j with the echo hash of all n round-1 messages.
-//! 3. Only on an echo mismatch, [`evidence`]: the signed round-1 copies, which prove who
+//! 3. Only on an echo mismatch, [`tessera_core::echo`]: the signed round-1 copies, which prove who
 //!    equivocated; the DKG then aborts.
 //!
 //! The output is a [`PendingKeyShare`] holding this party's confirmation. Persist it, then
@@ -14,7 +14,6 @@
 //! activates the share. Any fault aborts with [`KeygenError::Misbehaviour`] naming every
 //! culprit; no share is produced then.
 
-mod evidence;
 mod finish;
 pub mod round1;
 mod round2;
@@ -23,6 +22,7 @@ use std::{collections::BTreeSet, sync::Arc};
 
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use tessera_core::{
+    echo,
     keys::check_threshold,
     polynomial::SecretPolynomial,
     protocol::{Header, Kind, Outgoing, Recipient},
@@ -194,7 +194,7 @@ impl<C: Ciphersuite> Dkg<C> {
     ) -> Result<(), KeygenError> {
         let slot = usize::from(from);
         if let Some(old) = &self.round1[slot] {
-            if round1::unsigned(&old.payload) == round1::unsigned(payload) {
+            if echo::unsigned(&old.payload) == echo::unsigned(payload) {
                 return Ok(());
             }
             // A second, different message: equivocation if it is signed too.
@@ -300,7 +300,7 @@ impl<C: Ciphersuite> Dkg<C> {
         };
         vec![Outgoing {
             to,
-            payload: evidence::build(&header(&self.session, 3), &self.round1_payloads()),
+            payload: echo::build(&header(&self.session, 3), &self.round1_payloads()),
         }]
     }
 
@@ -312,19 +312,25 @@ impl<C: Ciphersuite> Dkg<C> {
                 continue;
             };
             let ours = self.round1_payloads();
-            // Held payloads passed `evidence::decode` when they arrived.
+            // Held payloads passed `echo::decode` when they arrived.
             let theirs = Header::decode(&payload)
                 .ok()
-                .and_then(|(_, body)| evidence::decode(body, self.n()))
+                .and_then(|(_, body)| echo::decode(body, self.n()))
                 .unwrap_or_default();
-            let equivocators = evidence::compare(
-                &self.session,
-                &self.context,
-                &self.roster,
+            let (session, context, roster) = (&self.session, &self.context, &self.roster);
+            let equivocators = echo::compare(
                 &ours,
                 &theirs,
                 from,
                 self.me,
+                // Positions index the roster, which has at most 65535 entries.
+                |k| k as PartyIndex,
+                |k, copy| {
+                    matches!(
+                        Header::decode(copy),
+                        Ok((h, _)) if h.kind == Kind::Keygen && &h.session == session && h.round == 1
+                    ) && round1::signature_valid(copy, context, k as PartyIndex, &roster[k])
+                },
             )
             .map_err(|c| KeygenError::Misbehaviour(vec![c]))?;
             if !equivocators.is_empty() {
@@ -409,7 +415,7 @@ impl<C: Ciphersuite> Dkg<C> {
             1 => self.on_round1(from, payload, &header)?,
             2 => self.on_round2(from, payload, body)?,
             3 => {
-                if evidence::decode(body, self.n()).is_none() {
+                if echo::decode(body, self.n()).is_none() {
                     return Err(self.accuse(from, Fault::Malformed("echo evidence does not parse")));
                 }
                 if self.evidence[usize::from(from)].is_none()

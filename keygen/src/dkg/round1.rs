@@ -135,12 +135,6 @@ pub(crate) fn signature_valid(
     }
 }
 
-/// The signed part of a round-1 payload (everything but the signature): two payloads with
-/// the same signed part are the same message, even if a randomized signer signed it twice.
-pub(crate) fn unsigned(payload: &[u8]) -> &[u8] {
-    &payload[..payload.len().saturating_sub(64)]
-}
-
 /// Decodes a round-1 body whose header the caller has checked. The signature is checked
 /// first: once it verifies, every later fault is proven by the payload itself.
 pub(crate) fn decode<C: Ciphersuite>(

@@ -5,8 +5,7 @@
 //! authenticated, encrypted channel; not signed (a bad share is "accused by j").
 
 use tessera_core::{
-    feldman::Commitment, hash::transcript_hash, protocol::Header, Ciphersuite, EncodingError,
-    Identifier, PartyIndex, SecretScalar, SessionId,
+    hash::transcript_hash, protocol::Header, Ciphersuite, EncodingError, SecretScalar, SessionId,
 };
 use zeroize::Zeroizing;
 
@@ -58,26 +57,4 @@ pub(crate) fn decode<C: Ciphersuite>(
         echo,
         digest: transcript_hash("tessera/v1/dkg/round2-repeat", &[payload]),
     })
-}
-
-/// Design §3.1 step 3: checks the received shares together, `Σ_i f_i(j)·G == (Σ_i C_i)(j)`,
-/// given the final share `s_j = Σ_i f_i(j)` and `Y_j`, the summed commitment evaluated at j.
-/// The sum is what matters: shares whose errors cancel still give the right `s_j`. Only if
-/// the sum fails is
-/// each share checked against its sender's commitment, returning the senders whose share is
-/// wrong ("accused by j").
-pub(crate) fn check_shares<C: Ciphersuite>(
-    me: Identifier,
-    total: &SecretScalar<C>,
-    expected: &C::Point,
-    received: &[(PartyIndex, &Commitment<C>, &SecretScalar<C>)],
-) -> Vec<PartyIndex> {
-    if C::mul_base(total.expose_secret()) == *expected {
-        return Vec::new();
-    }
-    received
-        .iter()
-        .filter(|(_, commitment, share)| !commitment.verify_share(me, share))
-        .map(|(p, _, _)| *p)
-        .collect()
 }
