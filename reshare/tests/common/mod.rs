@@ -254,7 +254,7 @@ pub fn sign<C: Ciphersuite>(
         .collect::<Option<_>>()?;
     let group_key = *keys[0].0.public().group_key();
     let outputs = Simulation::new(parties).run().all_done()?;
-    let sig = outputs[0].signature.clone();
+    let sig = outputs[0].signature;
     tessera_sign::verify::<C>(&group_key, message, &sig).ok()?;
     sig.to_bytes().ok()
 }
