@@ -1,4 +1,4 @@
-//! Lagrange coefficients at x = 0 (RFC 9591 §4.2 `derive_interpolating_value`).
+//! Lagrange coefficients (RFC 9591 §4.2 `derive_interpolating_value`), at x = 0 and at any x.
 
 use ff::Field;
 
@@ -14,6 +14,17 @@ pub fn lagrange_coefficient<C: Ciphersuite>(
     id: Identifier,
     ids: &[Identifier],
 ) -> Result<C::Scalar, Error> {
+    lagrange_coefficient_at::<C>(id, ids, &C::Scalar::ZERO)
+}
+
+/// `λ_i(x) = Π_{j≠i} (x − x_j) / (x_i − x_j)`: the Lagrange basis polynomial of `id` within
+/// the sorted, distinct set `ids`, evaluated at `x` (share repair evaluates it at the lost
+/// party's identifier, design §3.4). One field inversion.
+pub fn lagrange_coefficient_at<C: Ciphersuite>(
+    id: Identifier,
+    ids: &[Identifier],
+    x: &C::Scalar,
+) -> Result<C::Scalar, Error> {
     check_sorted_distinct(ids)?;
     if ids.binary_search(&id).is_err() {
         return Err(Error::UnknownIdentifier(id));
@@ -22,8 +33,8 @@ pub fn lagrange_coefficient<C: Ciphersuite>(
     let (mut num, mut den) = (C::Scalar::ONE, C::Scalar::ONE);
     for &j in ids.iter().filter(|&&j| j != id) {
         let xj = j.to_scalar::<C>();
-        num *= xj;
-        den *= xj - xi;
+        num *= *x - xj;
+        den *= xi - xj;
     }
     // den is a product of differences of distinct identifiers below the group order: non-zero.
     Ok(num * Option::<C::Scalar>::from(den.invert()).expect("distinct identifiers"))

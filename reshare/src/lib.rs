@@ -38,6 +38,7 @@ mod old_epoch;
 mod params;
 mod party;
 mod record;
+pub mod repair;
 mod shares;
 mod transcript;
 
