@@ -45,6 +45,14 @@ impl Transition {
         self.certificate
             .verify(&self.roster, &self.key_id)
             .map_err(|_| EpochError::Commitment("the certificate does not verify"))?;
+        self.verify_test_signature::<C>(group_key)
+    }
+
+    /// Checks only the test signature under `group_key` (for a certificate already checked).
+    pub fn verify_test_signature<C: Ciphersuite>(
+        &self,
+        group_key: &C::Point,
+    ) -> Result<(), EpochError> {
         let signature = Signature::<C>::from_bytes(&self.test_signature)
             .map_err(|_| EpochError::Commitment("the test signature does not parse"))?;
         tessera_sign::verify::<C>(group_key, &self.test_message(), &signature)

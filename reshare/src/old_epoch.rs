@@ -26,9 +26,8 @@ pub(crate) struct OldEpoch<C: Ciphersuite> {
     pub epoch: u64,
 }
 
-/// Encodes the public data of `share`'s epoch.
-pub(crate) fn encode<C: Ciphersuite>(share: &KeyShare<C>) -> Vec<u8> {
-    let p = share.public();
+/// Encodes the public data of an epoch from a share's public record.
+fn encode<C: Ciphersuite>(p: &PublicKeyShare) -> Vec<u8> {
     let n = p.roster.len();
     let mut out = Vec::with_capacity(4 + 8 + 96 + (n + 1) * (32 + C::POINT_LEN + 64));
     out.extend_from_slice(&p.threshold.to_be_bytes());
@@ -148,10 +147,10 @@ pub(crate) fn decode<C: Ciphersuite>(
     })
 }
 
-/// The verified old data of an old party's own share.
-pub(crate) fn own<C: Ciphersuite>(share: &KeyShare<C>) -> OldEpoch<C> {
+/// The old data of an old party's own share, `record` being its public part.
+pub(crate) fn own<C: Ciphersuite>(share: &KeyShare<C>, record: &PublicKeyShare) -> OldEpoch<C> {
     OldEpoch {
-        bytes: encode(share),
+        bytes: encode::<C>(record),
         public: Arc::new(share.key_package().public().clone()),
         roster: share.roster().to_vec(),
         epoch: share.epoch(),

@@ -117,10 +117,14 @@ pub struct ReshareParty<C: Ciphersuite> {
     derived: Option<Derived<C>>,
     pending: Option<PendingKeyShare<C>>,
     persist: Persist<C>,
-    confirmations: Vec<Option<Vec<u8>>>,
+    /// Confirmations as received, until the new key id is known to check them.
+    held_confirmations: Vec<Option<Vec<u8>>>,
+    /// Checked confirmations, by new party.
+    confirmations: Vec<Option<[u8; 64]>>,
     certificate: Option<Certificate>,
-    /// Certificate relays that came before this device derived the new key id.
-    held_certificates: Vec<Vec<u8>>,
+    /// Certificate relays held until this device derived the new key id (one per device, so
+    /// one sender's garbage cannot crowd out another's valid relay).
+    held_certificates: Vec<Option<Vec<u8>>>,
     test: Option<SignParty<C>>,
     early_sign: Vec<Vec<Vec<u8>>>,
     /// Test signature relays held until the certificate is complete (one per device).
@@ -143,10 +147,16 @@ impl<C: Ciphersuite> ReshareParty<C> {
         rng: &mut (impl rand_core::CryptoRng + ?Sized),
     ) -> Result<Self, ReshareError> {
         params.check()?;
-        let old = old_epoch::own(share);
+        let record = share.public();
+        let old = old_epoch::own(share, &record);
         if share.key_id() != &params.old_key_id {
             return Err(ReshareError::Parameters(
                 "the share is not of the epoch the session reshares".into(),
+            ));
+        }
+        if record.group_key != params.group_key {
+            return Err(ReshareError::Parameters(
+                "the share is not of the group key the session names".into(),
             ));
         }
         let mut party = Self::build(params, signer, persist, rng)?;
@@ -158,6 +168,7 @@ impl<C: Ciphersuite> ReshareParty<C> {
                 "the share's identifier is not this dealer's old identifier".into(),
             ));
         }
+        let old_bytes = old.bytes.clone();
         party.adopt_old(old)?;
         let w = SecretScalar::<C>::new(
             party.lambdas[me] * share.key_package().signing_share().expose_secret(),
@@ -167,7 +178,7 @@ impl<C: Ciphersuite> ReshareParty<C> {
             &party.header(DEAL),
             &party.context,
             party.me,
-            &old_epoch::encode(share),
+            &old_bytes,
             &polynomial.commit(),
             &*party.signer,
         )
@@ -248,9 +259,10 @@ impl<C: Ciphersuite> ReshareParty<C> {
             derived: None,
             pending: None,
             persist,
+            held_confirmations: vec![None; n],
             confirmations: vec![None; n],
             certificate: None,
-            held_certificates: Vec::new(),
+            held_certificates: vec![None; d],
             test: None,
             early_sign: vec![Vec::new(); d],
             held_test_signatures: vec![None; d],
@@ -568,7 +580,7 @@ impl<C: Ciphersuite> ReshareParty<C> {
         self.shares.iter_mut().for_each(|s| *s = None);
         (self.persist)(&self.session, &pending).map_err(ReshareError::Persist)?;
         let signature = pending.confirmation().signature;
-        self.confirmations[usize::from(self.me)] = Some(signature.to_vec());
+        self.confirmations[usize::from(self.me)] = Some(signature);
         self.pending = Some(pending);
         let mut payload = self.header(CONFIRM).encode();
         payload.extend_from_slice(&signature);
@@ -578,43 +590,56 @@ impl<C: Ciphersuite> ReshareParty<C> {
         }])
     }
 
-    /// The certificate, from the confirmations or a relay, once the new key id is known.
+    /// Checks the held confirmations and relays once the new key id is known, each signature
+    /// once, and returns the certificate when every new party's confirmation is in.
+    ///
+    /// A confirmation a new party sent itself that does not verify aborts, naming it. A relay
+    /// is optional help: its signatures fill only the positions still missing, each checked
+    /// once, and a bad one is ignored (a valid one may still come from elsewhere).
     fn collect_certificate(&mut self) -> Result<Option<Certificate>, ReshareError> {
         let Some(derived) = &self.derived else {
             return Ok(None);
         };
         let roster = &self.layout.devices[..usize::from(self.layout.new_count)];
-        for relay in self.held_certificates.drain(..) {
-            let signatures: Vec<[u8; 64]> = relay
-                .chunks_exact(64)
-                .filter_map(|c| c.try_into().ok())
-                .collect();
-            let certificate = Certificate {
-                key_id: derived.key_id,
-                signatures,
+        for (j, held) in self.held_confirmations.iter_mut().enumerate() {
+            let Some(conf) = held.take() else {
+                continue;
             };
-            if relay.len() % 64 == 0 && certificate.verify(roster, &derived.key_id).is_ok() {
-                return Ok(Some(certificate));
+            let valid = <[u8; 64]>::try_from(conf.as_slice())
+                .ok()
+                .filter(|c| roster[j].verify(CONFIRM_PURPOSE, &derived.key_id, c));
+            match valid {
+                // A confirmation from a relay may have filled the position already.
+                Some(c) => {
+                    self.confirmations[j].get_or_insert(c);
+                }
+                None => {
+                    // j < new_count, a PartyIndex.
+                    return Err(ReshareError::culprit(
+                        j as PartyIndex,
+                        Fault::BadConfirmation,
+                        Evidence::AccusedBy(self.me),
+                    ));
+                }
             }
-            // A relay is optional help: a bad one changes nothing, a valid one may still come.
         }
-        let mut signatures = Vec::with_capacity(roster.len());
-        for (j, (conf, key)) in self.confirmations.iter().zip(roster).enumerate() {
-            let Some(conf) = conf else {
-                return Ok(None);
-            };
-            if !key.verify(CONFIRM_PURPOSE, &derived.key_id, conf) {
-                // j < new_count, a PartyIndex.
-                return Err(self.accuse(j as PartyIndex, Fault::BadConfirmation));
+        for relay in self.held_certificates.iter_mut().filter_map(Option::take) {
+            if relay.len() != 64 * roster.len() {
+                continue;
             }
-            signatures.push(conf.as_slice().try_into().map_err(|_| {
-                self.accuse(
-                    j as PartyIndex,
-                    Fault::Malformed("confirmation of the wrong length"),
-                )
-            })?);
+            for ((slot, sig), key) in self
+                .confirmations
+                .iter_mut()
+                .zip(relay.chunks_exact(64))
+                .zip(roster)
+            {
+                if slot.is_none() && key.verify(CONFIRM_PURPOSE, &derived.key_id, sig) {
+                    *slot = sig.try_into().ok();
+                }
+            }
         }
-        Ok(Some(Certificate {
+        let signatures: Option<Vec<[u8; 64]>> = self.confirmations.iter().copied().collect();
+        Ok(signatures.map(|signatures| Certificate {
             key_id: derived.key_id,
             signatures,
         }))
@@ -753,7 +778,9 @@ impl<C: Ciphersuite> ReshareParty<C> {
                 certificate: certificate.clone(),
                 test_signature,
             };
-            if transition.verify::<C>(&group_key).is_ok() {
+            // The certificate was assembled here from checked confirmations: only the test
+            // signature needs checking.
+            if transition.verify_test_signature::<C>(&group_key).is_ok() {
                 return Some(transition);
             }
         }
@@ -865,6 +892,10 @@ impl<C: Ciphersuite> ReshareParty<C> {
             }
             if self.test.is_none() {
                 let held = &mut self.early_sign[slot];
+                if held.iter().any(|m| m == payload) {
+                    // An identical repeat (a transport retry).
+                    return Ok(Step::Continue(Vec::new()));
+                }
                 if held.len() >= EARLY_SIGN_PER_SENDER {
                     return Err(self.accuse(
                         from,
@@ -898,11 +929,11 @@ impl<C: Ciphersuite> ReshareParty<C> {
                         self.accuse(from, Fault::Malformed("not a confirmation of a new party"))
                     );
                 }
-                self.confirmations[slot].get_or_insert_with(|| body.to_vec());
+                self.held_confirmations[slot].get_or_insert_with(|| body.to_vec());
             }
             CERTIFICATE => {
-                if self.certificate.is_none() && self.held_certificates.len() < self.layout.len() {
-                    self.held_certificates.push(body.to_vec());
+                if self.certificate.is_none() {
+                    self.held_certificates[slot].get_or_insert_with(|| body.to_vec());
                 }
             }
             TEST_SIGNATURE => {

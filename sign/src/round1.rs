@@ -52,10 +52,20 @@ impl<C: Ciphersuite> SigningCommitments<C> {
     /// Decodes commitments received from a peer, strictly (non-identity, canonical,
     /// prime-order).
     pub fn from_bytes(hiding: &[u8], binding: &[u8]) -> Result<Self, EncodingError> {
-        Self::from_points(
-            C::deserialize_point(hiding)?,
-            C::deserialize_point(binding)?,
-        )
+        // Strict decoding accepts only a point's one canonical encoding, so the bytes given are
+        // its `SerializeElement` (no re-encoding, which costs an inversion on secp256k1).
+        let canonical = |b: &[u8]| {
+            C::PointBytes::try_from(b).map_err(|_| EncodingError::Length {
+                expected: C::POINT_LEN,
+                got: b.len(),
+            })
+        };
+        Ok(Self {
+            hiding: C::deserialize_point(hiding)?,
+            binding: C::deserialize_point(binding)?,
+            hiding_bytes: canonical(hiding)?,
+            binding_bytes: canonical(binding)?,
+        })
     }
 
     fn from_points(hiding: C::Point, binding: C::Point) -> Result<Self, EncodingError> {

@@ -6,6 +6,7 @@ use tessera_core::{
     polynomial::SecretPolynomial, Ciphersuite, Ed25519, Identifier, Secp256k1, SecretScalar, Suite,
     Taproot, Tweak,
 };
+use tessera_reshare::repair::combine;
 use tessera_sign::{
     binding_factor_input_prefix, compute_binding_factors, nonce_generate, verify, Aggregator,
     Signature, Signer, SigningPackage, SigningRequest,
@@ -13,7 +14,7 @@ use tessera_sign::{
 
 use crate::{
     dkg, dkg_run,
-    format::{Document, EncodingVector, SigningVector, FORMAT},
+    format::{Document, EncodingVector, RepairVector, SigningVector, FORMAT},
     upstream, LoadError, Outcome,
 };
 
@@ -60,7 +61,32 @@ pub fn check_document(
             Suite::Secp256k1 => dkg_run::check::<Secp256k1>(name, &v),
             Suite::Taproot => dkg_run::check::<Taproot>(name, &v),
         },
+        Document::Repair(v) => match v.suite {
+            Suite::Ed25519 => check_repair::<Ed25519>(name, &v),
+            Suite::Secp256k1 => check_repair::<Secp256k1>(name, &v),
+            Suite::Taproot => check_repair::<Taproot>(name, &v),
+        },
     })
+}
+
+/// Share repair's summations through `tessera_reshare::repair::combine`.
+fn check_repair<C: Ciphersuite>(name: &str, v: &RepairVector) -> Vec<Outcome> {
+    let mut steps = Steps::new::<C>(name);
+    let scalars = |list: &[String]| {
+        list.iter()
+            .map(|s| SecretScalar::<C>::from_bytes(&unhex(s)?).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, String>>()
+    };
+    for (step, inputs, expected) in [
+        ("helper sigma from its parts", &v.parts, &v.sigma),
+        ("repaired share from the sigmas", &v.sigmas, &v.share),
+    ] {
+        match scalars(inputs) {
+            Ok(values) => steps.compare(step, expected, &*combine(&values).to_bytes()),
+            Err(e) => steps.record(step, Err(e)),
+        }
+    }
+    steps.into_outcomes()
 }
 
 /// Collects outcomes for one vector.

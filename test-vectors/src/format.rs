@@ -20,6 +20,26 @@ pub enum Document {
     /// A complete run of tessera's own DKG and certification, message by message.
     #[serde(rename = "dkg-run")]
     DkgRun(DkgRunVector),
+    /// The sums of share repair (design §3.4) in ZF FROST's `repair-share.json` layout.
+    Repair(RepairVector),
+}
+
+/// Share repair's two summations: a helper's σ from the parts it received (ZF
+/// `repair_share_part2`) and the lost share from the σs (ZF `repair_share_part3`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RepairVector {
+    /// The suite.
+    pub suite: Suite,
+    /// Where the values come from.
+    pub source: String,
+    /// Parts a helper received (scalars).
+    pub parts: Vec<String>,
+    /// Their sum, the helper's σ.
+    pub sigma: String,
+    /// The σs the lost party received.
+    pub sigmas: Vec<String>,
+    /// Their sum, the repaired share.
+    pub share: String,
 }
 
 /// A complete FROST signing run with a trusted-dealer key.

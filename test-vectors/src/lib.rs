@@ -57,9 +57,6 @@ pub enum LoadError {
     /// The file's suite cannot be told from its contents or name.
     #[error("{0}: cannot tell the suite from the file; pass --suite")]
     UnknownSuite(String),
-    /// A known schema that this version does not check yet.
-    #[error("{0}: {1} vectors are not checked by this version")]
-    Unsupported(String, &'static str),
 }
 
 /// The project's own vector files, compiled in: `(name, suite, JSON)`.
@@ -83,18 +80,21 @@ pub fn bundled() -> Vec<(&'static str, Suite, &'static str)> {
         file!(ed25519, "dkg.json"),
         file!(ed25519, "dkg-tessera-2of3.json"),
         file!(ed25519, "dkg-tessera-3of5.json"),
+        file!(ed25519, "repair.json"),
         file!(secp256k1, "signing.json"),
         file!(secp256k1, "signing-big-identifiers.json"),
         file!(secp256k1, "encodings.json"),
         file!(secp256k1, "dkg.json"),
         file!(secp256k1, "dkg-tessera-2of3.json"),
         file!(secp256k1, "dkg-tessera-3of5.json"),
+        file!(secp256k1, "repair.json"),
         file!(taproot, "signing.json"),
         file!(taproot, "signing-big-identifiers.json"),
         file!(taproot, "encodings.json"),
         file!(taproot, "dkg.json"),
         file!(taproot, "dkg-tessera-2of3.json"),
         file!(taproot, "dkg-tessera-3of5.json"),
+        file!(taproot, "repair.json"),
     ]
 }
 

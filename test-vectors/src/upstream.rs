@@ -19,7 +19,7 @@ use tessera_core::Suite;
 use crate::{
     format::{
         DkgParty, DkgVector, Document, EncodingVector, IdentifierValue, Labelled, PostDkg,
-        ReceivedShare, ShareValue, SignerValues, SigningVector,
+        ReceivedShare, RepairVector, ShareValue, SignerValues, SigningVector,
     },
     LoadError,
 };
@@ -50,7 +50,10 @@ pub fn convert(name: &str, doc: &Value, suite: Option<Suite>) -> Result<Document
         return encodings(doc, suite).ok_or_else(|| bad("element fields"));
     }
     if doc.get("scalar_generation").is_some() {
-        return Err(LoadError::Unsupported(name.to_string(), "repair-share"));
+        let suite = suite
+            .or_else(|| suite_from_name(name))
+            .ok_or_else(|| LoadError::UnknownSuite(name.to_string()))?;
+        return repair(doc, suite, name).ok_or_else(|| bad("repair-share fields"));
     }
     Err(LoadError::Format(
         name.to_string(),
@@ -291,4 +294,29 @@ fn encodings(doc: &Value, suite: Suite) -> Option<Document> {
         v.identifier = Some(IdentifierValue { value, bytes: id });
     }
     Some(Document::Encodings(v))
+}
+
+/// ZF's `repair-share.json`: three parts and their sum, four σs and their sum.
+fn repair(doc: &Value, suite: Suite, name: &str) -> Option<Document> {
+    let list = |group: &str, prefix: &str, count: usize| -> Option<Vec<String>> {
+        (1..=count)
+            .map(|i| {
+                Some(
+                    doc.get(group)?
+                        .get(format!("{prefix}{i}"))?
+                        .as_str()?
+                        .to_string(),
+                )
+            })
+            .collect()
+    };
+    let field = |group: &str, key: &str| Some(doc.get(group)?.get(key)?.as_str()?.to_string());
+    Some(Document::Repair(RepairVector {
+        suite,
+        source: format!("ZF FROST {name}"),
+        parts: list("scalar_generation", "random_scalar_", 3)?,
+        sigma: field("scalar_generation", "random_scalar_sum")?,
+        sigmas: list("sigma_generation", "sigma_", 4)?,
+        share: field("sigma_generation", "sigma_sum")?,
+    }))
 }

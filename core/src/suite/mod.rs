@@ -34,7 +34,14 @@ pub trait Ciphersuite:
     /// Group elements.
     type Point: Group<Scalar = Self::Scalar> + ConditionallySelectable;
     /// `SerializeElement` output (32 or 33 bytes).
-    type PointBytes: AsRef<[u8]> + Copy + Eq + fmt::Debug + Send + Sync + 'static;
+    type PointBytes: AsRef<[u8]>
+        + for<'a> TryFrom<&'a [u8]>
+        + Copy
+        + Eq
+        + fmt::Debug
+        + Send
+        + Sync
+        + 'static;
     /// H4/H5 output.
     type Digest: AsRef<[u8]> + Copy;
 
