@@ -1,7 +1,6 @@
 //! One device of a reshare, as a sans-IO [`Protocol`] (design §3.3).
 //!
-//! Rounds (every payload starts with a [`Header`] of [`Kind::Reshare`], except the test
-//! signature's, which are [`Kind::Sign`] messages of the same session):
+//! Rounds (every payload starts with a [`Header`] of [`Kind::Reshare`]):
 //! 1. **Deal** (dealers, signed broadcast, [`crate::deal`]): the old public data and `D_i`.
 //! 2. **Shares** (dealer → each new party, private, [`crate::shares`]): `g_i(j)` and the echo
 //!    hash of all deals.
@@ -12,6 +11,11 @@
 //! 5. **Certificate relay** (broadcast): the |N| confirmations, by whoever completed them.
 //! 6. **Test signature relay** (new parties, broadcast), after the test signature by all new
 //!    parties ([`crate::commit`]).
+//! 7–9. **Test signature** (new parties, to each other): the messages of rounds 1–3 of a
+//!    [`SignParty`] run by the new committee in this session. They travel as reshare rounds
+//!    7–9 (the header's kind and round rewritten, [`TEST_SIGN_OFFSET`]), so the transport sees
+//!    one protocol; the inner party gets its own header back before it checks anything, so
+//!    its identity signatures cover the [`Kind::Sign`] header as usual.
 //!
 //! Checks: every deal's signature, format and old public data ([`crate::old_epoch`]); then,
 //! once every deal is in, `D_i0 == λ_i^S·Y_i` for each dealer (named individually) and
@@ -52,6 +56,11 @@ const EVIDENCE: u8 = 3;
 const CONFIRM: u8 = 4;
 const CERTIFICATE: u8 = 5;
 const TEST_SIGNATURE: u8 = 6;
+/// The test signature's round r travels as reshare round `TEST_SIGN_OFFSET + r`.
+const TEST_SIGN_OFFSET: u8 = 6;
+/// Where a header keeps its kind and its round.
+const KIND_AT: usize = 0;
+const ROUND_AT: usize = Header::LEN - 1;
 
 /// The most test-signature messages held per sender before this party starts its own test
 /// signing (its three rounds).
@@ -693,18 +702,22 @@ impl<C: Ciphersuite> ReshareParty<C> {
         Ok(out)
     }
 
-    /// The test signature's broadcasts go to the new parties only.
+    /// The test signature's messages, as reshare rounds 7–9 to the new parties only.
     fn to_new_parties(&self, out: Vec<Outgoing>) -> Vec<Outgoing> {
         out.iter()
-            .flat_map(|o| match o.to {
-                Recipient::All => self
-                    .new_parties()
-                    .map(|j| Outgoing {
-                        to: Recipient::One(j),
-                        payload: o.payload.clone(),
-                    })
-                    .collect::<Vec<_>>(),
-                Recipient::One(_) => vec![o.clone()],
+            .flat_map(|o| {
+                let mut payload = o.payload.clone();
+                // Every protocol payload starts with a full header.
+                payload[KIND_AT] = Kind::Reshare as u8;
+                payload[ROUND_AT] = payload[ROUND_AT].saturating_add(TEST_SIGN_OFFSET);
+                let to: Vec<PartyIndex> = match o.to {
+                    Recipient::All => self.new_parties().collect(),
+                    Recipient::One(j) => vec![j],
+                };
+                to.into_iter().map(move |j| Outgoing {
+                    to: Recipient::One(j),
+                    payload: payload.clone(),
+                })
             })
             .collect()
     }
@@ -866,6 +879,44 @@ impl<C: Ciphersuite> ReshareParty<C> {
         }
     }
 
+    /// A test-signature message (reshare round 7–9): given its own header back, held until
+    /// this party's test signing starts, then fed to it.
+    fn on_test_message(
+        &mut self,
+        from: PartyIndex,
+        payload: &[u8],
+        round: u8,
+    ) -> Result<Step<ReshareOutput<C>>, ReshareError> {
+        if from >= self.layout.new_count || self.my_new.is_none() {
+            return Err(self.accuse(
+                from,
+                Fault::Malformed("a test-signature message outside the new committee"),
+            ));
+        }
+        let mut inner = payload.to_vec();
+        // The caller decoded a full header from this payload.
+        inner[KIND_AT] = Kind::Sign as u8;
+        inner[ROUND_AT] = round;
+        if self.test.is_none() {
+            let held = &mut self.early_sign[usize::from(from)];
+            if held.contains(&inner) {
+                // An identical repeat (a transport retry).
+                return Ok(Step::Continue(Vec::new()));
+            }
+            if held.len() >= EARLY_SIGN_PER_SENDER {
+                return Err(self.accuse(
+                    from,
+                    Fault::Malformed("too many early test-signature messages"),
+                ));
+            }
+            held.push(inner);
+            return Ok(Step::Continue(Vec::new()));
+        }
+        let mut out = Vec::new();
+        self.feed_test(from, &inner, &mut out)?;
+        self.advance(out)
+    }
+
     fn dispatch(
         &mut self,
         from: PartyIndex,
@@ -882,32 +933,6 @@ impl<C: Ciphersuite> ReshareParty<C> {
         let (header, body) = Header::decode(payload).map_err(|f| self.accuse(from, f))?;
         if header.session != self.session {
             return Err(self.accuse(from, Fault::WrongSession));
-        }
-        if header.kind == Kind::Sign {
-            if from >= self.layout.new_count || self.my_new.is_none() {
-                return Err(self.accuse(
-                    from,
-                    Fault::Malformed("a test-signature message outside the new committee"),
-                ));
-            }
-            if self.test.is_none() {
-                let held = &mut self.early_sign[slot];
-                if held.iter().any(|m| m == payload) {
-                    // An identical repeat (a transport retry).
-                    return Ok(Step::Continue(Vec::new()));
-                }
-                if held.len() >= EARLY_SIGN_PER_SENDER {
-                    return Err(self.accuse(
-                        from,
-                        Fault::Malformed("too many early test-signature messages"),
-                    ));
-                }
-                held.push(payload.to_vec());
-                return Ok(Step::Continue(Vec::new()));
-            }
-            let mut out = Vec::new();
-            self.feed_test(from, payload, &mut out)?;
-            return self.advance(out);
         }
         if header.kind != Kind::Reshare {
             return Err(self.accuse(from, Fault::WrongProtocol));
@@ -940,6 +965,9 @@ impl<C: Ciphersuite> ReshareParty<C> {
                 if from < self.layout.new_count && self.my_new.is_none() {
                     self.held_test_signatures[slot].get_or_insert_with(|| body.to_vec());
                 }
+            }
+            r if r > TEST_SIGN_OFFSET && r <= TEST_SIGN_OFFSET + 3 => {
+                return self.on_test_message(from, payload, r - TEST_SIGN_OFFSET)
             }
             r => return Err(self.accuse(from, Fault::WrongRound(r))),
         }

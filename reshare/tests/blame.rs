@@ -36,6 +36,8 @@ all_suites! {
     tampered_old_data_is_proven => tampered_old_data;
     wrong_commitment_count_is_proven => wrong_commitment_count;
     garbage_never_panics => garbage;
+    bad_confirmation_is_named => bad_confirmation;
+    false_echo_is_accused => false_echo;
     joiner_expecting_another_key_gets_nothing => joiner_expects_another_key;
     invalid_parameters_are_refused => invalid_parameters;
 }
@@ -302,8 +304,8 @@ fn garbage<C: Ciphersuite>() {
         (Kind::Reshare, 1),
         (Kind::Reshare, 2),
         (Kind::Reshare, 4),
-        (Kind::Sign, 1),
-        (Kind::Sign, 2),
+        (Kind::Reshare, 7),
+        (Kind::Reshare, 8),
         (Kind::Reshare, 5),
     ] {
         for edit in 0..4u8 {
@@ -432,4 +434,45 @@ fn invalid_parameters<C: Ciphersuite>() {
         &mut rng,
     );
     assert!(matches!(r, Err(ReshareError::Parameters(_))));
+}
+
+fn bad_confirmation<C: Ciphersuite>() {
+    let w = World::<C>::new(10);
+    // The joiner's confirmation is corrupted on its way to device 0 only.
+    let report = w.run(|mut e| {
+        if e.from == 3 && e.to == 0 && round(&e) == (Kind::Reshare, 4) {
+            e.payload[Header::LEN] ^= 1;
+        }
+        vec![e]
+    });
+    let named = report.outcomes[0].failed().expect("device 0 aborts");
+    assert_eq!(
+        named.culprits(),
+        &[Culprit {
+            party: 3,
+            fault: Fault::BadConfirmation,
+            evidence: Evidence::AccusedBy(0),
+        }]
+    );
+}
+
+fn false_echo<C: Ciphersuite>() {
+    let w = World::<C>::new(11);
+    // Dealer 2 tells the joiner it saw other deals than it did.
+    let report = w.run(|mut e| {
+        if e.from == 2 && e.to == 3 && round(&e) == (Kind::Reshare, 2) {
+            let at = Header::LEN + 32;
+            e.payload[at] ^= 1;
+        }
+        vec![e]
+    });
+    let named = report.outcomes[3].failed().expect("the joiner aborts");
+    assert_eq!(
+        named.culprits(),
+        &[Culprit {
+            party: 2,
+            fault: Fault::FalseEcho,
+            evidence: Evidence::AccusedBy(3),
+        }]
+    );
 }

@@ -63,8 +63,8 @@ fn abort_before_certificate<C: Ciphersuite>() {
         let everyone: Vec<&Device<C>> = new.to_vec();
         let params = params(&[&old[0], &old[1]], &new, 3, 2);
         let report = run(&params, &everyone, 1, move |e| {
-            let (kind, at) = round(&e);
-            if e.from == 1 && (kind == Kind::Sign || at >= r) {
+            let (_, at) = round(&e);
+            if e.from == 1 && at >= r {
                 vec![]
             } else {
                 vec![e]
