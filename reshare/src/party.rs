@@ -11,11 +11,12 @@
 //! 5. **Certificate relay** (broadcast): the |N| confirmations, by whoever completed them.
 //! 6. **Test signature relay** (new parties, broadcast), after the test signature by all new
 //!    parties ([`crate::commit`]).
-//! 7–9. **Test signature** (new parties, to each other): the messages of rounds 1–3 of a
-//!    [`SignParty`] run by the new committee in this session. They travel as reshare rounds
-//!    7–9 (the header's kind and round rewritten, [`TEST_SIGN_OFFSET`]), so the transport sees
-//!    one protocol; the inner party gets its own header back before it checks anything, so
-//!    its identity signatures cover the [`Kind::Sign`] header as usual.
+//!
+//! Rounds 7–9, **test signature** (new parties, to each other): the messages of rounds 1–3 of a
+//! [`SignParty`] run by the new committee in this session. They travel as reshare rounds 7–9
+//! (the header's kind and round rewritten, `TEST_SIGN_OFFSET`), so the transport sees one
+//! protocol; the inner party gets its own header back before it checks anything, so its
+//! identity signatures cover the [`Kind::Sign`] header as usual.
 //!
 //! Checks: every deal's signature, format and old public data ([`crate::old_epoch`]); then,
 //! once every deal is in, `D_i0 == λ_i^S·Y_i` for each dealer (named individually) and
