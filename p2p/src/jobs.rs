@@ -1,0 +1,574 @@
+//! Keygen, signing and resharing over the mesh (feature `jobs`): how a device proposes each
+//! session, what it puts in the proposal's parameters, and how every member builds its party
+//! from an accepted proposal and runs it with the one [`run`] driver.
+//!
+//! A device's PeerId and its protocol identity key are the same Ed25519 key, so the roster of
+//! a proposal (PeerIds) is the protocol's roster (identity keys), in the same order.
+//!
+//! Every protocol's session id is the session layer's, which binds every member's nonce.
+//! A device keeps each key as a [`KeyRecord`]: a keygen's share is stored only once the key's
+//! certificate is complete (design §3.1 step 4), a reshare's pending share is staged before
+//! the device confirms and activated only with the certificate (design §3.3 step 4).
+
+use std::{
+    collections::BTreeSet,
+    sync::{Arc, Mutex},
+};
+
+use libp2p::{identity::Keypair, PeerId};
+use rand_core::UnwrapErr;
+use tessera_core::{
+    Ciphersuite, Ed25519Identity, Identifier, IdentityKey, IdentitySigner, Protocol, Suite, Tweak,
+};
+use tessera_keygen::{
+    certify::Certify,
+    dkg::{Dkg, DkgParams},
+    KeyShare,
+};
+use tessera_reshare::{Committed, Dealer, KeyRecord, ReshareParams, ReshareParty};
+use tessera_sign::{SignOutput, SignParty, SigningRequest};
+
+use crate::{
+    proposal::Draft,
+    wire::{Reader, Writer},
+    Kind, Node, NodeConfig, NodeError, ProposeError, RunError, Session,
+};
+
+/// Why a job failed, in one line, with the peers to blame.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The session did not start.
+    #[error(transparent)]
+    Propose(#[from] ProposeError),
+    /// The node failed.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    /// The protocol or the transport failed.
+    #[error("{reason}")]
+    Run {
+        /// The error, in one line.
+        reason: String,
+        /// The peers it names.
+        blamed: Vec<PeerId>,
+    },
+    /// The proposal's parameters are not acceptable to this device.
+    #[error("bad session parameters: {0}")]
+    Params(&'static str),
+    /// This device does not hold the key (or not at that epoch).
+    #[error("key: {0}")]
+    Key(String),
+}
+
+/// What a member got from a session it served.
+pub enum Served<C: Ciphersuite> {
+    /// A new key, certified and stored.
+    Keygen(KeyShare<C>),
+    /// A signature.
+    Sign(SignOutput<C>),
+    /// A reshare committed: the new epoch is active here, or this device retired.
+    Reshare(Committed),
+}
+
+/// A device: its node, its identity, and its keys of suite `C`.
+pub struct Device<C: Ciphersuite> {
+    node: Node,
+    identity: Arc<Ed25519Identity>,
+    keys: Mutex<Vec<Arc<Mutex<KeyRecord<C>>>>>,
+}
+
+/// The identity key behind a PeerId (an Ed25519 one).
+pub fn identity_of(peer: &PeerId) -> Option<IdentityKey> {
+    IdentityKey::from_peer_id_bytes(&peer.to_bytes()).ok()
+}
+
+/// The PeerId of an identity key.
+pub fn peer_of(key: &IdentityKey) -> Option<PeerId> {
+    PeerId::from_bytes(&key.peer_id_bytes()).ok()
+}
+
+/// A libp2p keypair and a protocol identity from one Ed25519 seed.
+pub fn identities(seed: &[u8; 32]) -> Result<(Keypair, Ed25519Identity), NodeError> {
+    let keypair = Keypair::ed25519_from_bytes(*seed)
+        .map_err(|e| NodeError::Transport(format!("identity: {e}")))?;
+    Ok((keypair, Ed25519Identity::from_seed(seed)))
+}
+
+fn rng() -> UnwrapErr<getrandom::SysRng> {
+    UnwrapErr(getrandom::SysRng)
+}
+
+fn run_error<E: std::error::Error + tessera_core::Blame>(
+    e: RunError<E>,
+    session: &Session,
+) -> JobError {
+    JobError::Run {
+        blamed: e.blamed(session),
+        reason: e.to_string(),
+    }
+}
+
+impl<C: Ciphersuite> Device<C> {
+    /// A device from its node config (whose keypair must be the Ed25519 key of `identity`).
+    pub async fn start(config: NodeConfig, identity: Ed25519Identity) -> Result<Self, NodeError> {
+        let node_key = identity_of(&config.keypair.public().to_peer_id());
+        if node_key != Some(identity.identity()) {
+            return Err(NodeError::Transport(
+                "the node's keypair and the identity differ".into(),
+            ));
+        }
+        Ok(Self {
+            node: Node::start(config).await?,
+            identity: Arc::new(identity),
+            keys: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The device's node.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// The active share of the key whose current key id is `key_id`.
+    pub fn share(&self, key_id: &[u8; 32]) -> Option<KeyShare<C>> {
+        self.record(key_id)
+            .and_then(|r| r.lock().ok().and_then(|r| r.active().cloned()))
+    }
+
+    /// The active share of the key with group key `group_key`, at whatever epoch it is.
+    pub fn share_by_group_key(&self, group_key: &C::Point) -> Option<KeyShare<C>> {
+        let keys = self.keys.lock().ok()?;
+        keys.iter().find_map(|r| {
+            let r = r.lock().ok()?;
+            r.active()
+                .filter(|s| s.key_package().public().group_key() == group_key)
+                .cloned()
+        })
+    }
+
+    fn record(&self, key_id: &[u8; 32]) -> Option<Arc<Mutex<KeyRecord<C>>>> {
+        let keys = self.keys.lock().ok()?;
+        keys.iter()
+            .find(|r| {
+                r.lock()
+                    .is_ok_and(|r| r.active().is_some_and(|s| s.key_id() == key_id))
+            })
+            .cloned()
+    }
+
+    fn store(&self, record: Arc<Mutex<KeyRecord<C>>>) {
+        if let Ok(mut keys) = self.keys.lock() {
+            keys.push(record);
+        }
+    }
+
+    fn forget(&self, record: &Arc<Mutex<KeyRecord<C>>>) {
+        if let Ok(mut keys) = self.keys.lock() {
+            keys.retain(|r| !Arc::ptr_eq(r, record));
+        }
+    }
+
+    // ---- initiating ------------------------------------------------------------------
+
+    /// Proposes a t-of-n keygen to `roster` (this device among them) and runs it.
+    pub async fn keygen(
+        &self,
+        roster: Vec<PeerId>,
+        threshold: u16,
+    ) -> Result<KeyShare<C>, JobError> {
+        let mut w = Writer::default();
+        w.u8(C::SUITE as u8);
+        w.u16(threshold);
+        let draft = Draft {
+            kind: Kind::Keygen,
+            params: w.finish(),
+            key_id: [0; 32],
+            epoch: 0,
+            roster,
+        };
+        let session = self.node.propose(draft).await?;
+        match self.serve(session).await? {
+            Served::Keygen(share) => Ok(share),
+            _ => Err(JobError::Params("not a keygen")),
+        }
+    }
+
+    /// Proposes that `signers` (this device among them) sign `message` with the key
+    /// `key_id` (BIP-86 output key for Taproot), and runs the session.
+    pub async fn sign(
+        &self,
+        key_id: &[u8; 32],
+        signers: Vec<PeerId>,
+        message: &[u8],
+    ) -> Result<SignOutput<C>, JobError> {
+        let share = self
+            .share(key_id)
+            .ok_or_else(|| JobError::Key("no active share of this key".into()))?;
+        // The signing roster is in identifier order (RFC 9591 §5.1, the signer list).
+        let mut pairs = Vec::with_capacity(signers.len());
+        for peer in signers {
+            pairs.push((identifier_in(&share, &peer)?, peer));
+        }
+        pairs.sort_by_key(|(id, _)| *id);
+        let (ids, signers): (Vec<Identifier>, Vec<PeerId>) = pairs.into_iter().unzip();
+        let mut w = Writer::default();
+        w.u8(C::SUITE as u8);
+        // The roster is bounded by MAX_ROSTER when the proposal is checked.
+        w.u16(ids.len() as u16);
+        for id in &ids {
+            w.u16(id.get());
+        }
+        w.long(message);
+        let draft = Draft {
+            kind: Kind::Sign,
+            params: w.finish(),
+            key_id: *key_id,
+            epoch: share.epoch(),
+            roster: signers,
+        };
+        let session = self.node.propose(draft).await?;
+        match self.serve(session).await? {
+            Served::Sign(out) => Ok(out),
+            _ => Err(JobError::Params("not a signing session")),
+        }
+    }
+
+    /// Proposes a reshare of the key `key_id` by `dealers` (old committee members holding
+    /// shares, this device among them) to `new_roster` with threshold `new_threshold`, and
+    /// runs it.
+    pub async fn reshare(
+        &self,
+        key_id: &[u8; 32],
+        dealers: &[PeerId],
+        new_roster: &[PeerId],
+        new_threshold: u16,
+    ) -> Result<Committed, JobError> {
+        let share = self
+            .share(key_id)
+            .ok_or_else(|| JobError::Key("no active share of this key".into()))?;
+        let mut list = Vec::with_capacity(dealers.len());
+        for peer in dealers {
+            list.push(Dealer {
+                old_id: identifier_in(&share, peer)?,
+                identity: identity_of(peer).ok_or(JobError::Params("not an Ed25519 peer"))?,
+            });
+        }
+        list.sort_by_key(|d| d.old_id);
+        let params = ReshareParams {
+            session: [0; 32],
+            group_key: C::serialize_point(share.key_package().public().group_key())
+                .map_err(|_| JobError::Key("group key does not encode".into()))?
+                .as_ref()
+                .to_vec(),
+            old_key_id: *key_id,
+            dealers: list,
+            new_roster: new_roster
+                .iter()
+                .map(|p| identity_of(p).ok_or(JobError::Params("not an Ed25519 peer")))
+                .collect::<Result<_, _>>()?,
+            new_threshold,
+        };
+        let roster = params
+            .devices()
+            .iter()
+            .map(|k| peer_of(k).ok_or(JobError::Params("identity key is not a PeerId")))
+            .collect::<Result<_, _>>()?;
+        let draft = Draft {
+            kind: Kind::Reshare,
+            params: encode_reshare(C::SUITE, &params),
+            key_id: *key_id,
+            epoch: share.epoch(),
+            roster,
+        };
+        let session = self.node.propose(draft).await?;
+        match self.serve(session).await? {
+            Served::Reshare(c) => Ok(c),
+            _ => Err(JobError::Params("not a reshare")),
+        }
+    }
+
+    // ---- serving ---------------------------------------------------------------------
+
+    /// Waits for the next session another member starts with this device and serves it;
+    /// None once the node stops.
+    pub async fn serve_next(&self) -> Option<Result<Served<C>, JobError>> {
+        let session = self.node.next_session().await?;
+        Some(self.serve(session).await)
+    }
+
+    /// Builds this device's party of `session` from its proposal and runs it.
+    pub async fn serve(&self, mut session: Session) -> Result<Served<C>, JobError> {
+        let proposal = session.proposal().clone();
+        let roster: Vec<IdentityKey> = proposal
+            .draft
+            .roster
+            .iter()
+            .map(|p| identity_of(p).ok_or(JobError::Params("not an Ed25519 peer")))
+            .collect::<Result<_, _>>()?;
+        let mut r = Reader::new(&proposal.draft.params);
+        let suite = r.u8().map_err(|_| JobError::Params("truncated"))?;
+        if suite != C::SUITE as u8 {
+            return Err(JobError::Params("another ciphersuite"));
+        }
+        match proposal.draft.kind {
+            Kind::Keygen => self.serve_keygen(&mut session, r, roster).await,
+            Kind::Sign => self.serve_sign(&mut session, r, roster).await,
+            Kind::Reshare => self.serve_reshare(&mut session, roster).await,
+            Kind::Certify => Err(JobError::Params("certification runs inside a keygen")),
+        }
+    }
+
+    async fn serve_keygen(
+        &self,
+        session: &mut Session,
+        mut r: Reader<'_>,
+        roster: Vec<IdentityKey>,
+    ) -> Result<Served<C>, JobError> {
+        let threshold = r.u16().map_err(|_| JobError::Params("truncated"))?;
+        r.end().map_err(|_| JobError::Params("trailing bytes"))?;
+        let params = DkgParams {
+            session: *session.id(),
+            threshold,
+            roster,
+        };
+        let dkg = Dkg::<C>::new(params, session.me(), self.identity.clone(), &mut rng()).map_err(
+            |e| JobError::Run {
+                reason: e.to_string(),
+                blamed: Vec::new(),
+            },
+        )?;
+        let pending = drive(dkg, session).await?;
+        let certificate = drive(Certify::new(&pending, *session.id()), session).await?;
+        let share = pending.activate(&certificate).map_err(|e| JobError::Run {
+            reason: e.to_string(),
+            blamed: Vec::new(),
+        })?;
+        self.store(Arc::new(Mutex::new(KeyRecord::new(share.clone()))));
+        Ok(Served::Keygen(share))
+    }
+
+    async fn serve_sign(
+        &self,
+        session: &mut Session,
+        mut r: Reader<'_>,
+        roster: Vec<IdentityKey>,
+    ) -> Result<Served<C>, JobError> {
+        let bad = |_| JobError::Params("malformed signing parameters");
+        let n = usize::from(r.u16().map_err(bad)?);
+        if n != roster.len() {
+            return Err(JobError::Params("signer list and roster differ"));
+        }
+        let mut ids = Vec::with_capacity(n);
+        for _ in 0..n {
+            ids.push(
+                Identifier::new(r.u16().map_err(bad)?)
+                    .map_err(|_| JobError::Params("zero identifier"))?,
+            );
+        }
+        let message = r.long().map_err(bad)?.to_vec();
+        r.end().map_err(bad)?;
+        let draft = &session.proposal().draft;
+        let record = self
+            .record(&draft.key_id)
+            .ok_or_else(|| JobError::Key("no active share of this key".into()))?;
+        let share = {
+            let record = record
+                .lock()
+                .map_err(|_| JobError::Key("record poisoned".into()))?;
+            // A superseded epoch is refused here (design §3.3 step 4).
+            record
+                .share_for(draft.epoch)
+                .map_err(|e| JobError::Key(e.to_string()))?
+                .clone()
+        };
+        if !ids
+            .iter()
+            .zip(&roster)
+            .all(|(id, key)| share.roster().get(usize::from(id.get()) - 1) == Some(key))
+        {
+            return Err(JobError::Params(
+                "a signer's identifier is not its roster position",
+            ));
+        }
+        let request = SigningRequest {
+            session_id: *session.id(),
+            message,
+            tweak: if C::BIP340 {
+                Tweak::bip86()
+            } else {
+                Tweak::none()
+            },
+            signers: ids.iter().copied().collect::<BTreeSet<_>>(),
+        };
+        let party = SignParty::new(
+            share.key_package(),
+            request,
+            ids.into_iter().zip(roster).collect(),
+            self.identity.clone() as Arc<dyn IdentitySigner>,
+            &mut rng(),
+        )
+        .map_err(|e| JobError::Run {
+            reason: e.to_string(),
+            blamed: Vec::new(),
+        })?;
+        Ok(Served::Sign(drive(party, session).await?))
+    }
+
+    async fn serve_reshare(
+        &self,
+        session: &mut Session,
+        roster: Vec<IdentityKey>,
+    ) -> Result<Served<C>, JobError> {
+        let draft = session.proposal().draft.clone();
+        let params = decode_reshare(&draft.params, *session.id())?;
+        if params.devices() != roster || params.old_key_id != draft.key_id {
+            return Err(JobError::Params(
+                "roster or key differ from the reshare parameters",
+            ));
+        }
+        let me = self.identity.identity();
+        let dealer = params.dealers.iter().any(|d| d.identity == me);
+        // An old member keeps one record of the key whether it deals or only receives, so
+        // activating e+1 erases its epoch-e share; a new device starts a joining record.
+        let (record, joined) = match self.record(&draft.key_id) {
+            Some(record) => (record, false),
+            None if dealer => return Err(JobError::Key("no active share of this key".into())),
+            None => {
+                let key = C::deserialize_point(&params.group_key)
+                    .map_err(|_| JobError::Params("group key does not decode"))?;
+                (Arc::new(Mutex::new(KeyRecord::joining(key))), true)
+            }
+        };
+        let persist = {
+            let record = record.clone();
+            Box::new(move |session: &_, pending: &_| {
+                record
+                    .lock()
+                    .map_err(|_| "record poisoned".to_string())?
+                    .stage(*session, Clone::clone(pending))
+                    .map_err(|e| e.to_string())
+            })
+        };
+        let party = if dealer {
+            let share = {
+                let r = record
+                    .lock()
+                    .map_err(|_| JobError::Key("record poisoned".into()))?;
+                r.share_for(draft.epoch)
+                    .map_err(|e| JobError::Key(e.to_string()))?
+                    .clone()
+            };
+            ReshareParty::dealer(params, &share, self.identity.clone(), persist, &mut rng())
+        } else {
+            ReshareParty::joiner(params, self.identity.clone(), persist, &mut rng())
+        }
+        .map_err(|e| JobError::Run {
+            reason: e.to_string(),
+            blamed: Vec::new(),
+        })?;
+        let result = drive(party, session).await;
+        let mut r = record
+            .lock()
+            .map_err(|_| JobError::Key("record poisoned".into()))?;
+        let output = match result {
+            Ok(o) => o,
+            Err(e) => {
+                // Nothing activates without the certificate; the old epoch stays.
+                r.abandon(session.id());
+                return Err(e);
+            }
+        };
+        let committed = r
+            .commit(&output.transition)
+            .map_err(|e| JobError::Key(e.to_string()))?;
+        drop(r);
+        match committed {
+            Committed::Activated(_) if joined => self.store(record),
+            Committed::Retired => self.forget(&record),
+            Committed::Activated(_) => {}
+        }
+        Ok(Served::Reshare(committed))
+    }
+}
+
+/// Runs one protocol of a session, mapping its error for the job.
+async fn drive<P: Protocol>(party: P, session: &mut Session) -> Result<P::Output, JobError> {
+    match crate::run(party, session).await {
+        Ok(o) => Ok(o),
+        Err(e) => Err(run_error(e, session)),
+    }
+}
+
+/// The identifier of `peer` in the key's roster (position + 1).
+fn identifier_in<C: Ciphersuite>(
+    share: &KeyShare<C>,
+    peer: &PeerId,
+) -> Result<Identifier, JobError> {
+    let key = identity_of(peer).ok_or(JobError::Params("not an Ed25519 peer"))?;
+    let pos = share
+        .roster()
+        .iter()
+        .position(|k| *k == key)
+        .ok_or(JobError::Params("a peer is not in the key's committee"))?;
+    u16::try_from(pos + 1)
+        .ok()
+        .and_then(|i| Identifier::new(i).ok())
+        .ok_or(JobError::Params("roster position out of range"))
+}
+
+fn encode_reshare(suite: Suite, p: &ReshareParams) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u8(suite as u8);
+    w.short(&p.group_key);
+    w.bytes32(&p.old_key_id);
+    // Dealer and roster lists come from committees of at most MAX_ROSTER devices.
+    w.u16(p.dealers.len() as u16);
+    for d in &p.dealers {
+        w.u16(d.old_id.get());
+        w.bytes32(d.identity.as_bytes());
+    }
+    w.u16(p.new_roster.len() as u16);
+    for k in &p.new_roster {
+        w.bytes32(k.as_bytes());
+    }
+    w.u16(p.new_threshold);
+    w.finish()
+}
+
+fn decode_reshare(bytes: &[u8], session: [u8; 32]) -> Result<ReshareParams, JobError> {
+    let bad = |_| JobError::Params("malformed reshare parameters");
+    let mut r = Reader::new(bytes);
+    r.u8().map_err(bad)?;
+    let group_key = r.short().map_err(bad)?.to_vec();
+    let old_key_id = r.bytes32().map_err(bad)?;
+    let n = r.u16().map_err(bad)?;
+    let mut dealers = Vec::with_capacity(usize::from(n));
+    for _ in 0..n {
+        let old_id = Identifier::new(r.u16().map_err(bad)?)
+            .map_err(|_| JobError::Params("zero identifier"))?;
+        let identity = IdentityKey::from_bytes(r.bytes32().map_err(bad)?)
+            .map_err(|_| JobError::Params("bad identity key"))?;
+        dealers.push(Dealer { old_id, identity });
+    }
+    let m = r.u16().map_err(bad)?;
+    let mut new_roster = Vec::with_capacity(usize::from(m));
+    for _ in 0..m {
+        new_roster.push(
+            IdentityKey::from_bytes(r.bytes32().map_err(bad)?)
+                .map_err(|_| JobError::Params("bad identity key"))?,
+        );
+    }
+    let new_threshold = r.u16().map_err(bad)?;
+    r.end().map_err(bad)?;
+    let params = ReshareParams {
+        session,
+        group_key,
+        old_key_id,
+        dealers,
+        new_roster,
+        new_threshold,
+    };
+    params
+        .check()
+        .map_err(|_| JobError::Params("reshare parameters fail their checks"))?;
+    Ok(params)
+}

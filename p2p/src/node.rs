@@ -1,0 +1,1115 @@
+//! The node: a libp2p swarm on its own task, and the session layer on top of it (design §4).
+//!
+//! Transport: TCP, noise (which authenticates every peer's PeerId), yamux. Behaviours, in
+//! order: the allow-list (first, so a peer outside the committee is refused before anything
+//! else sees it), connection limits, request-response on `/tessera/mpc/1`, identify, ping,
+//! and mDNS with the `mdns` feature. Every request's response is its acknowledgement; a
+//! request that fails is retried with exponential backoff and, after the last attempt, the
+//! session is told its recipient is unreachable.
+
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use futures::StreamExt;
+use libp2p::{
+    allow_block_list, connection_limits, identify,
+    identity::Keypair,
+    noise, ping,
+    request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel},
+    swarm::{dial_opts::DialOpts, NetworkBehaviour, SwarmEvent},
+    tcp, yamux, Multiaddr, PeerId, Swarm,
+};
+use tessera_core::{protocol::Header, PartyIndex, SessionId};
+use tokio::sync::{mpsc, oneshot, Mutex};
+use zeroize::Zeroizing;
+
+use crate::{
+    codec::{Frames, PROTOCOL},
+    inbox::{Inbox, Offer},
+    policy::{Decision, Policy, RateLimit},
+    proposal::{session_id, Draft, Proposal},
+    seen::{MemorySeen, SeenSessions},
+    session::{hex, Event, Session},
+    wire::{Request, Response},
+    Limits,
+};
+
+/// Why a node could not start or do what it was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The transport could not be built or could not listen.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// A dial failed.
+    #[error("could not connect to {peer}: {reason}")]
+    Dial {
+        /// The peer.
+        peer: PeerId,
+        /// Why.
+        reason: String,
+    },
+    /// The node's task has stopped.
+    #[error("the node has stopped")]
+    Stopped,
+}
+
+/// Why a proposed session did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ProposeError {
+    /// The draft itself is invalid (roster, size).
+    #[error("invalid proposal: {0}")]
+    Invalid(&'static str),
+    /// A roster member refused.
+    #[error("{peer} refused the session: {reason}")]
+    Refused {
+        /// Who.
+        peer: PeerId,
+        /// Its reason.
+        reason: String,
+    },
+    /// A roster member did not answer.
+    #[error("{peer} is unreachable: {reason}")]
+    Unreachable {
+        /// Who.
+        peer: PeerId,
+        /// The last failure.
+        reason: String,
+    },
+    /// This node holds too many sessions.
+    #[error("this node holds too many sessions")]
+    Busy,
+    /// The seen-session store failed; the session is not started.
+    #[error("cannot record the session id: {0}")]
+    Store(String),
+    /// The node has stopped.
+    #[error("the node has stopped")]
+    Stopped,
+}
+
+/// A message the node dropped, and from whom: also logged at warn level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    /// The authenticated peer.
+    pub peer: PeerId,
+    /// Why.
+    pub reason: String,
+}
+
+/// What a node needs to start.
+pub struct NodeConfig {
+    /// The device's long-term Ed25519 identity; its PeerId names the device.
+    pub keypair: Keypair,
+    /// Addresses to listen on (default: 127.0.0.1, any port).
+    pub listen: Vec<Multiaddr>,
+    /// Bounds and timings.
+    pub limits: Limits,
+    /// Which proposals to accept.
+    pub policy: Policy,
+    /// Where started session ids are remembered.
+    pub seen: Box<dyn SeenSessions>,
+    /// Discover committee peers on the LAN with mDNS (feature `mdns`).
+    #[cfg(feature = "mdns")]
+    pub mdns: bool,
+}
+
+impl NodeConfig {
+    /// A node listening on 127.0.0.1 with default limits and an in-memory seen-session store.
+    pub fn new(keypair: Keypair, policy: Policy) -> Self {
+        Self {
+            keypair,
+            // A constant, well-formed multiaddr.
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid multiaddr")],
+            limits: Limits::default(),
+            policy,
+            seen: Box::new(MemorySeen::default()),
+            #[cfg(feature = "mdns")]
+            mdns: false,
+        }
+    }
+}
+
+/// A running node. Dropping it stops the node and closes its connections.
+pub struct Node {
+    peer_id: PeerId,
+    addresses: Vec<Multiaddr>,
+    commands: mpsc::UnboundedSender<Command>,
+    incoming: Mutex<mpsc::UnboundedReceiver<Session>>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("peer_id", &self.peer_id)
+            .finish()
+    }
+}
+
+impl Node {
+    /// Builds the swarm, listens, and runs the node on a new task of the current tokio
+    /// runtime.
+    pub async fn start(config: NodeConfig) -> Result<Self, NodeError> {
+        let peer_id = config.keypair.public().to_peer_id();
+        let mut swarm = build_swarm(&config)?;
+        for addr in &config.listen {
+            swarm
+                .listen_on(addr.clone())
+                .map_err(|e| NodeError::Transport(e.to_string()))?;
+        }
+        let mut addresses = Vec::new();
+        while addresses.len() < config.listen.len() {
+            let event = tokio::time::timeout(Duration::from_secs(10), swarm.select_next_some())
+                .await
+                .map_err(|_| NodeError::Transport("listening timed out".into()))?;
+            match event {
+                SwarmEvent::NewListenAddr { address, .. } => addresses.push(address),
+                SwarmEvent::ListenerError { error, .. } => {
+                    return Err(NodeError::Transport(error.to_string()))
+                }
+                _ => {}
+            }
+        }
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let (incoming_tx, incoming) = mpsc::unbounded_channel();
+        let task = Task {
+            swarm,
+            me: peer_id,
+            rate: RateLimit::new(config.limits.proposals_per_minute),
+            limits: config.limits,
+            policy: config.policy,
+            seen: config.seen,
+            commands: commands.clone(),
+            incoming: incoming_tx,
+            allowed: HashSet::new(),
+            initiating: HashMap::new(),
+            pending: HashMap::new(),
+            live: HashMap::new(),
+            ended: (HashSet::new(), VecDeque::new()),
+            early: HashMap::new(),
+            early_count: 0,
+            outbound: HashMap::new(),
+            retrying: HashMap::new(),
+            next_retry: 0,
+            connecting: HashMap::new(),
+            dropped: VecDeque::new(),
+        };
+        tokio::spawn(task.run(commands_rx));
+        Ok(Self {
+            peer_id,
+            addresses,
+            commands,
+            incoming: Mutex::new(incoming),
+        })
+    }
+
+    /// This node's PeerId.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// The addresses it listens on.
+    pub fn addresses(&self) -> &[Multiaddr] {
+        &self.addresses
+    }
+
+    /// Admits `peer` to the allow-list and records where to reach it. Only allowed peers can
+    /// connect, propose, or take part in this node's sessions.
+    pub fn allow(&self, peer: PeerId, addresses: Vec<Multiaddr>) {
+        let _ = self.commands.send(Command::Allow { peer, addresses });
+    }
+
+    /// Dials an allowed peer and waits for the connection.
+    pub async fn connect(&self, peer: PeerId) -> Result<(), NodeError> {
+        let (reply, done) = oneshot::channel();
+        self.commands
+            .send(Command::Connect { peer, reply })
+            .map_err(|_| NodeError::Stopped)?;
+        done.await.map_err(|_| NodeError::Stopped)?
+    }
+
+    /// Proposes a session to the draft's roster (this node among them) and returns it once
+    /// every member accepted: the others start it when the start message reaches them.
+    pub async fn propose(&self, draft: Draft) -> Result<Session, ProposeError> {
+        let (reply, done) = oneshot::channel();
+        self.commands
+            .send(Command::Propose { draft, reply })
+            .map_err(|_| ProposeError::Stopped)?;
+        done.await.map_err(|_| ProposeError::Stopped)?
+    }
+
+    /// The next session another member started with this node, or None once the node stops.
+    pub async fn next_session(&self) -> Option<Session> {
+        self.incoming.lock().await.recv().await
+    }
+
+    /// The last messages this node dropped (malformed, oversized, over a limit), newest last.
+    pub async fn dropped(&self) -> Vec<Dropped> {
+        let (reply, done) = oneshot::channel();
+        if self.commands.send(Command::Dropped { reply }).is_err() {
+            return Vec::new();
+        }
+        done.await.unwrap_or_default()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Shutdown);
+    }
+}
+
+/// Requests to the node's task.
+pub(crate) enum Command {
+    Allow {
+        peer: PeerId,
+        addresses: Vec<Multiaddr>,
+    },
+    Connect {
+        peer: PeerId,
+        reply: oneshot::Sender<Result<(), NodeError>>,
+    },
+    Propose {
+        draft: Draft,
+        reply: oneshot::Sender<Result<Session, ProposeError>>,
+    },
+    Send {
+        session: SessionId,
+        to: PartyIndex,
+        payload: Zeroizing<Vec<u8>>,
+    },
+    Flush {
+        session: SessionId,
+        reply: oneshot::Sender<()>,
+    },
+    Abort {
+        session: SessionId,
+        reason: String,
+    },
+    Close {
+        session: SessionId,
+    },
+    Retry(u64),
+    Dropped {
+        reply: oneshot::Sender<Vec<Dropped>>,
+    },
+    Shutdown,
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    // First: a peer that is not allowed is refused before any other behaviour sees it.
+    allow: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    limits: connection_limits::Behaviour,
+    rr: request_response::Behaviour<Frames>,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+    #[cfg(feature = "mdns")]
+    mdns: libp2p::swarm::behaviour::toggle::Toggle<libp2p::mdns::tokio::Behaviour>,
+}
+
+fn build_swarm(config: &NodeConfig) -> Result<Swarm<Behaviour>, NodeError> {
+    let limits = &config.limits;
+    let rr_config = request_response::Config::default()
+        .with_request_timeout(limits.request_timeout)
+        .with_max_concurrent_streams(limits.max_streams);
+    let transport = |e: &dyn std::fmt::Display| NodeError::Transport(e.to_string());
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| transport(&e))?
+        .with_behaviour(|key| {
+            #[cfg(feature = "mdns")]
+            let mdns = if config.mdns {
+                Some(libp2p::mdns::tokio::Behaviour::new(
+                    libp2p::mdns::Config::default(),
+                    key.public().to_peer_id(),
+                )?)
+            } else {
+                None
+            };
+            Ok(Behaviour {
+                allow: Default::default(),
+                limits: connection_limits::Behaviour::new(
+                    connection_limits::ConnectionLimits::default()
+                        .with_max_established_per_peer(Some(2))
+                        .with_max_pending_incoming(Some(256)),
+                ),
+                rr: request_response::Behaviour::with_codec(
+                    Frames::new(limits.max_message),
+                    [(PROTOCOL, ProtocolSupport::Full)],
+                    rr_config,
+                ),
+                identify: identify::Behaviour::new(identify::Config::new(
+                    "/tessera/id/1".into(),
+                    key.public(),
+                )),
+                ping: ping::Behaviour::default(),
+                #[cfg(feature = "mdns")]
+                mdns: mdns.into(),
+            })
+        })
+        .map_err(|e| transport(&e))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(limits.idle_timeout))
+        .build();
+    Ok(swarm)
+}
+
+/// A request in flight, kept for its retries.
+struct Outbound {
+    peer: PeerId,
+    request: Zeroizing<Vec<u8>>,
+    attempt: u32,
+    purpose: Purpose,
+}
+
+#[derive(Clone, Copy)]
+enum Purpose {
+    Propose { digest: [u8; 32] },
+    Start { session: SessionId, to: PartyIndex },
+    Message { session: SessionId, to: PartyIndex },
+    Abort,
+}
+
+/// A proposal this node made, collecting acceptances.
+struct Initiating {
+    proposal: Arc<Proposal>,
+    nonces: Vec<Option<[u8; 32]>>,
+    reply: oneshot::Sender<Result<Session, ProposeError>>,
+}
+
+/// A proposal this node accepted, waiting for its start.
+struct Pending {
+    proposal: Arc<Proposal>,
+    nonce: [u8; 32],
+    initiator: PeerId,
+    since: Instant,
+}
+
+/// A running session.
+struct Live {
+    proposal: Arc<Proposal>,
+    inbox: Inbox,
+    events: mpsc::UnboundedSender<Event>,
+    outstanding: usize,
+    flushers: Vec<oneshot::Sender<()>>,
+}
+
+/// Sessions ended on this node that it still answers "ended" for.
+const ENDED_MEMORY: usize = 4096;
+
+/// Dropped messages kept for [`Node::dropped`].
+const DROPPED_MEMORY: usize = 256;
+
+struct Task {
+    swarm: Swarm<Behaviour>,
+    me: PeerId,
+    limits: Limits,
+    policy: Policy,
+    seen: Box<dyn SeenSessions>,
+    rate: RateLimit,
+    commands: mpsc::UnboundedSender<Command>,
+    incoming: mpsc::UnboundedSender<Session>,
+    allowed: HashSet<PeerId>,
+    initiating: HashMap<[u8; 32], Initiating>,
+    pending: HashMap<[u8; 32], Pending>,
+    live: HashMap<SessionId, Live>,
+    ended: (HashSet<SessionId>, VecDeque<SessionId>),
+    early: HashMap<SessionId, Vec<(PeerId, Zeroizing<Vec<u8>>)>>,
+    early_count: usize,
+    outbound: HashMap<OutboundRequestId, Outbound>,
+    retrying: HashMap<u64, Outbound>,
+    next_retry: u64,
+    connecting: HashMap<PeerId, Vec<oneshot::Sender<Result<(), NodeError>>>>,
+    dropped: VecDeque<Dropped>,
+}
+
+impl Task {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown) | None => break,
+                    Some(c) => self.command(c),
+                },
+                event = self.swarm.select_next_some() => self.swarm_event(event),
+                _ = tick.tick() => self.expire(Instant::now()),
+            }
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Allow { peer, addresses } => {
+                self.allowed.insert(peer);
+                self.swarm.behaviour_mut().allow.allow_peer(peer);
+                for a in addresses {
+                    self.swarm.add_peer_address(peer, a);
+                }
+            }
+            Command::Connect { peer, reply } => {
+                if self.swarm.is_connected(&peer) {
+                    let _ = reply.send(Ok(()));
+                } else if let Err(e) = self.swarm.dial(DialOpts::peer_id(peer).build()) {
+                    let _ = reply.send(Err(NodeError::Dial {
+                        peer,
+                        reason: e.to_string(),
+                    }));
+                } else {
+                    self.connecting.entry(peer).or_default().push(reply);
+                }
+            }
+            Command::Propose { draft, reply } => self.propose(draft, reply),
+            Command::Send {
+                session,
+                to,
+                payload,
+            } => self.send_message(session, to, payload),
+            Command::Flush { session, reply } => match self.live.get_mut(&session) {
+                Some(live) if live.outstanding > 0 => live.flushers.push(reply),
+                _ => {
+                    let _ = reply.send(());
+                }
+            },
+            Command::Abort { session, reason } => self.abort(session, reason),
+            Command::Close { session } => self.end(session),
+            Command::Retry(key) => {
+                if let Some(out) = self.retrying.remove(&key) {
+                    self.dispatch(out);
+                }
+            }
+            Command::Dropped { reply } => {
+                let _ = reply.send(self.dropped.iter().cloned().collect());
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    /// Logs and remembers a message dropped from `peer`.
+    fn drop_from(&mut self, peer: PeerId, reason: impl Into<String>) {
+        let reason = reason.into();
+        tracing::warn!(%peer, %reason, "dropped a message");
+        if self.dropped.len() == DROPPED_MEMORY {
+            self.dropped.pop_front();
+        }
+        self.dropped.push_back(Dropped { peer, reason });
+    }
+
+    fn sessions_held(&self) -> usize {
+        self.initiating.len() + self.pending.len() + self.live.len()
+    }
+
+    // ---- initiator -------------------------------------------------------------------
+
+    fn propose(&mut self, draft: Draft, reply: oneshot::Sender<Result<Session, ProposeError>>) {
+        let mut nonce = [0u8; 32];
+        if getrandom::fill(&mut nonce).is_err() {
+            let _ = reply.send(Err(ProposeError::Invalid("no randomness for the nonce")));
+            return;
+        }
+        let proposal = Proposal { draft, nonce };
+        if let Err(e) = proposal.check(&self.me, &self.me) {
+            let _ = reply.send(Err(ProposeError::Invalid(e)));
+            return;
+        }
+        let others: Vec<PeerId> = proposal
+            .draft
+            .roster
+            .iter()
+            .filter(|p| **p != self.me)
+            .copied()
+            .collect();
+        if others.iter().any(|p| !self.allowed.contains(p)) {
+            let _ = reply.send(Err(ProposeError::Invalid(
+                "a roster member is not on this node's allow-list",
+            )));
+            return;
+        }
+        let encoded = proposal.encode();
+        if encoded.len() + 1 > self.limits.max_message {
+            let _ = reply.send(Err(ProposeError::Invalid("proposal over the size limit")));
+            return;
+        }
+        if self.sessions_held() >= self.limits.max_sessions {
+            let _ = reply.send(Err(ProposeError::Busy));
+            return;
+        }
+        let digest = proposal.digest();
+        let mut nonces = vec![None; proposal.draft.roster.len()];
+        if let Some(i) = proposal.party_of(&self.me) {
+            nonces[usize::from(i)] = Some(nonce);
+        }
+        let request = Request::Propose(encoded).encode();
+        for peer in others {
+            self.dispatch(Outbound {
+                peer,
+                request: request.clone(),
+                attempt: 0,
+                purpose: Purpose::Propose { digest },
+            });
+        }
+        self.initiating.insert(
+            digest,
+            Initiating {
+                proposal: Arc::new(proposal),
+                nonces,
+                reply,
+            },
+        );
+    }
+
+    fn proposal_answered(
+        &mut self,
+        digest: [u8; 32],
+        peer: PeerId,
+        answer: Result<[u8; 32], String>,
+    ) {
+        let Some(init) = self.initiating.get_mut(&digest) else {
+            return;
+        };
+        let nonce = match answer {
+            Ok(n) => n,
+            Err(reason) => {
+                if let Some(init) = self.initiating.remove(&digest) {
+                    let _ = init.reply.send(Err(ProposeError::Refused { peer, reason }));
+                }
+                return;
+            }
+        };
+        if let Some(i) = init.proposal.party_of(&peer) {
+            init.nonces[usize::from(i)] = Some(nonce);
+        }
+        if init.nonces.iter().all(Option::is_some) {
+            if let Some(init) = self.initiating.remove(&digest) {
+                self.start_as_initiator(digest, init);
+            }
+        }
+    }
+
+    fn proposal_failed(&mut self, digest: [u8; 32], peer: PeerId, reason: String) {
+        if let Some(init) = self.initiating.remove(&digest) {
+            let _ = init
+                .reply
+                .send(Err(ProposeError::Unreachable { peer, reason }));
+        }
+    }
+
+    fn start_as_initiator(&mut self, digest: [u8; 32], init: Initiating) {
+        let nonces: Vec<[u8; 32]> = init.nonces.iter().flatten().copied().collect();
+        let id = session_id(&digest, &nonces);
+        if self.seen.contains(&id) {
+            let _ = init
+                .reply
+                .send(Err(ProposeError::Invalid("session id already used")));
+            return;
+        }
+        if let Err(e) = self.seen.insert(id) {
+            let _ = init.reply.send(Err(ProposeError::Store(e.to_string())));
+            return;
+        }
+        let proposal = init.proposal;
+        let session = self.open(id, proposal.clone());
+        let request = Request::Start { digest, nonces }.encode();
+        for (i, peer) in proposal.draft.roster.iter().enumerate() {
+            if *peer != self.me {
+                self.track(id, 1);
+                self.dispatch(Outbound {
+                    peer: *peer,
+                    request: request.clone(),
+                    attempt: 0,
+                    // Rosters hold at most MAX_ROSTER (1024) parties.
+                    purpose: Purpose::Start {
+                        session: id,
+                        to: i as PartyIndex,
+                    },
+                });
+            }
+        }
+        let _ = init.reply.send(Ok(session));
+    }
+
+    /// Opens a live session and returns its handle.
+    fn open(&mut self, id: SessionId, proposal: Arc<Proposal>) -> Session {
+        let (events, events_rx) = mpsc::unbounded_channel();
+        // The proposal was checked to contain this node.
+        let me = proposal.party_of(&self.me).unwrap_or_default();
+        self.live.insert(
+            id,
+            Live {
+                proposal: proposal.clone(),
+                inbox: Inbox::default(),
+                events,
+                outstanding: 0,
+                flushers: Vec::new(),
+            },
+        );
+        Session::new(
+            id,
+            proposal,
+            me,
+            events_rx,
+            self.commands.clone(),
+            &self.limits,
+        )
+    }
+
+    // ---- member ----------------------------------------------------------------------
+
+    fn on_propose(&mut self, peer: PeerId, bytes: &[u8]) -> Response {
+        if !self.rate.take(peer, Instant::now()) {
+            self.drop_from(peer, "proposal over the rate limit");
+            return Response::Refused("too many proposals".into());
+        }
+        let proposal = match Proposal::decode(bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                self.drop_from(peer, format!("malformed proposal: {e}"));
+                return Response::Rejected(format!("malformed proposal: {e}"));
+            }
+        };
+        if let Err(e) = proposal.check(&peer, &self.me) {
+            return Response::Refused(e.into());
+        }
+        if proposal
+            .draft
+            .roster
+            .iter()
+            .any(|p| *p != self.me && !self.allowed.contains(p))
+        {
+            return Response::Refused("a roster member is not on this node's allow-list".into());
+        }
+        if self.sessions_held() >= self.limits.max_sessions {
+            return Response::Refused("busy".into());
+        }
+        let digest = proposal.digest();
+        if self.pending.contains_key(&digest) {
+            return Response::Refused("proposal already accepted".into());
+        }
+        if let Decision::Refuse(reason) = (self.policy)(&peer, &proposal) {
+            return Response::Refused(reason);
+        }
+        let mut nonce = [0u8; 32];
+        if getrandom::fill(&mut nonce).is_err() {
+            return Response::Refused("no randomness".into());
+        }
+        self.pending.insert(
+            digest,
+            Pending {
+                proposal: Arc::new(proposal),
+                nonce,
+                initiator: peer,
+                since: Instant::now(),
+            },
+        );
+        Response::Accepted(nonce)
+    }
+
+    fn on_start(&mut self, peer: PeerId, digest: [u8; 32], nonces: Vec<[u8; 32]>) -> Response {
+        let Some(pending) = self.pending.get(&digest) else {
+            return Response::Refused("no such accepted proposal".into());
+        };
+        if pending.initiator != peer {
+            return Response::Refused("only the initiator starts a session".into());
+        }
+        let p = &pending.proposal;
+        let mine = p.party_of(&self.me).map(usize::from);
+        let theirs = p.party_of(&peer).map(usize::from);
+        if nonces.len() != p.draft.roster.len()
+            || mine.and_then(|i| nonces.get(i)) != Some(&pending.nonce)
+            || theirs.and_then(|i| nonces.get(i)) != Some(&p.nonce)
+        {
+            return Response::Refused("the start does not carry the accepted nonces".into());
+        }
+        let id = session_id(&digest, &nonces);
+        if self.seen.contains(&id) {
+            self.drop_from(peer, "replayed session start");
+            return Response::Refused("session already started".into());
+        }
+        if let Err(e) = self.seen.insert(id) {
+            tracing::error!(error = %e, "cannot record a session id");
+            return Response::Refused("cannot record the session".into());
+        }
+        let Some(pending) = self.pending.remove(&digest) else {
+            return Response::Refused("no such accepted proposal".into());
+        };
+        let session = self.open(id, pending.proposal);
+        if let Some(early) = self.early.remove(&id) {
+            self.early_count -= early.len();
+            for (from, payload) in early {
+                self.deliver(id, from, payload);
+            }
+        }
+        if self.pending.is_empty() {
+            self.early.clear();
+            self.early_count = 0;
+        }
+        if self.incoming.send(session).is_err() {
+            return Response::Refused("node is stopping".into());
+        }
+        Response::Ack
+    }
+
+    fn on_message(&mut self, peer: PeerId, payload: Zeroizing<Vec<u8>>) -> Response {
+        let header = match Header::decode(&payload) {
+            Ok((h, _)) => h,
+            Err(e) => {
+                self.drop_from(peer, format!("malformed protocol message: {e}"));
+                return Response::Rejected(e.to_string());
+            }
+        };
+        let id = header.session;
+        if self.live.contains_key(&id) {
+            return self.deliver(id, peer, payload);
+        }
+        if self.ended.0.contains(&id) {
+            return Response::Ended;
+        }
+        // Early: a session this node accepted may start here after a faster member's first
+        // message arrives. Hold round 1 only, from a member of an accepted proposal.
+        let member = self
+            .pending
+            .values()
+            .any(|p| p.proposal.party_of(&peer).is_some());
+        if member && header.round <= 1 && self.early_count < self.limits.max_early {
+            self.early.entry(id).or_default().push((peer, payload));
+            self.early_count += 1;
+            return Response::Buffered;
+        }
+        if member {
+            self.drop_from(peer, "early message over the buffer bound");
+            return Response::Rejected("early message not buffered".into());
+        }
+        Response::UnknownSession
+    }
+
+    /// Hands a message of a live session to it, through the inbox.
+    fn deliver(&mut self, id: SessionId, peer: PeerId, payload: Zeroizing<Vec<u8>>) -> Response {
+        let max = self.limits.max_messages_per_peer;
+        let Some(live) = self.live.get_mut(&id) else {
+            return Response::UnknownSession;
+        };
+        let Some(from) = live.proposal.party_of(&peer) else {
+            self.drop_from(peer, "message for a session it is not in");
+            return Response::Rejected("not a member of the session".into());
+        };
+        let header = match Header::decode(&payload) {
+            Ok((h, _)) => h,
+            Err(e) => return Response::Rejected(e.to_string()),
+        };
+        match live.inbox.offer(from, &header, &payload, max) {
+            Offer::New => {
+                let _ = live.events.send(Event::Message { from, payload });
+                Response::Ack
+            }
+            Offer::Duplicate => Response::Duplicate,
+            Offer::Conflict(c) => {
+                let _ = live.events.send(Event::Conflict(c));
+                Response::Duplicate
+            }
+            Offer::OverLimit => {
+                self.drop_from(peer, "over the per-session message bound");
+                Response::Rejected("too many messages in this session".into())
+            }
+        }
+    }
+
+    fn on_abort(&mut self, peer: PeerId, session: SessionId, reason: String) -> Response {
+        if let Some(live) = self.live.get(&session) {
+            if let Some(by) = live.proposal.party_of(&peer) {
+                let _ = live.events.send(Event::Aborted { by, reason });
+                self.end(session);
+            }
+        }
+        Response::Ack
+    }
+
+    // ---- sessions --------------------------------------------------------------------
+
+    fn send_message(&mut self, session: SessionId, to: PartyIndex, payload: Zeroizing<Vec<u8>>) {
+        let Some(live) = self.live.get(&session) else {
+            return;
+        };
+        let Some(peer) = live.proposal.draft.roster.get(usize::from(to)).copied() else {
+            return;
+        };
+        if peer == self.me {
+            return;
+        }
+        let request = Request::Message(payload).encode();
+        if request.len() > self.limits.max_message {
+            let _ = live.events.send(Event::Undeliverable {
+                to,
+                reason: "message over the size limit".into(),
+            });
+            return;
+        }
+        self.track(session, 1);
+        self.dispatch(Outbound {
+            peer,
+            request,
+            attempt: 0,
+            purpose: Purpose::Message { session, to },
+        });
+    }
+
+    /// Counts messages of `session` awaiting acknowledgement.
+    fn track(&mut self, session: SessionId, n: usize) {
+        if let Some(live) = self.live.get_mut(&session) {
+            live.outstanding += n;
+        }
+    }
+
+    /// One message of `session` is acknowledged or given up on.
+    fn settled(&mut self, session: SessionId) {
+        if let Some(live) = self.live.get_mut(&session) {
+            live.outstanding = live.outstanding.saturating_sub(1);
+            if live.outstanding == 0 {
+                for f in live.flushers.drain(..) {
+                    let _ = f.send(());
+                }
+            }
+        }
+    }
+
+    fn undeliverable(&mut self, session: SessionId, to: PartyIndex, reason: String) {
+        if let Some(live) = self.live.get(&session) {
+            let _ = live.events.send(Event::Undeliverable { to, reason });
+        }
+        self.settled(session);
+    }
+
+    fn abort(&mut self, session: SessionId, reason: String) {
+        let Some(live) = self.live.get(&session) else {
+            return;
+        };
+        let request = Request::Abort {
+            session,
+            reason: reason.clone(),
+        }
+        .encode();
+        let peers: Vec<PeerId> = live
+            .proposal
+            .draft
+            .roster
+            .iter()
+            .filter(|p| **p != self.me)
+            .copied()
+            .collect();
+        for peer in peers {
+            self.dispatch(Outbound {
+                peer,
+                request: request.clone(),
+                attempt: 0,
+                purpose: Purpose::Abort,
+            });
+        }
+        tracing::info!(session = %hex(&session), %reason, "session aborted");
+        self.end(session);
+    }
+
+    /// Ends a session here: later messages for it are answered "ended".
+    fn end(&mut self, session: SessionId) {
+        if let Some(mut live) = self.live.remove(&session) {
+            for f in live.flushers.drain(..) {
+                let _ = f.send(());
+            }
+            let (set, order) = &mut self.ended;
+            if set.insert(session) {
+                order.push_back(session);
+                if order.len() > ENDED_MEMORY {
+                    if let Some(old) = order.pop_front() {
+                        set.remove(&old);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forgets proposals whose start never came, and their early messages.
+    fn expire(&mut self, now: Instant) {
+        let ttl = self.limits.proposal_ttl;
+        self.pending
+            .retain(|_, p| now.saturating_duration_since(p.since) < ttl);
+        if self.pending.is_empty() {
+            self.early.clear();
+            self.early_count = 0;
+        }
+    }
+
+    // ---- requests --------------------------------------------------------------------
+
+    fn dispatch(&mut self, out: Outbound) {
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .rr
+            .send_request(&out.peer, out.request.clone());
+        self.outbound.insert(id, out);
+    }
+
+    fn failed(&mut self, id: OutboundRequestId, error: String) {
+        let Some(mut out) = self.outbound.remove(&id) else {
+            return;
+        };
+        let alive = match out.purpose {
+            Purpose::Propose { digest } => self.initiating.contains_key(&digest),
+            Purpose::Start { session, .. } | Purpose::Message { session, .. } => {
+                self.live.contains_key(&session)
+            }
+            Purpose::Abort => true,
+        };
+        if !alive {
+            return;
+        }
+        out.attempt += 1;
+        if out.attempt < self.limits.attempts {
+            let backoff = self.limits.first_backoff * 2u32.saturating_pow(out.attempt - 1);
+            let key = self.next_retry;
+            self.next_retry += 1;
+            self.retrying.insert(key, out);
+            let commands = self.commands.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(backoff).await;
+                let _ = commands.send(Command::Retry(key));
+            });
+            return;
+        }
+        let reason = format!("unreachable after {} attempts: {error}", out.attempt);
+        match out.purpose {
+            Purpose::Propose { digest } => self.proposal_failed(digest, out.peer, reason),
+            Purpose::Start { session, to } | Purpose::Message { session, to } => {
+                self.undeliverable(session, to, reason)
+            }
+            Purpose::Abort => {}
+        }
+    }
+
+    fn answered(&mut self, id: OutboundRequestId, peer: PeerId, bytes: &[u8]) {
+        let Some(out) = self.outbound.remove(&id) else {
+            return;
+        };
+        let response = match Response::decode(bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                self.drop_from(peer, format!("malformed response: {e}"));
+                Response::Rejected(format!("malformed response: {e}"))
+            }
+        };
+        match out.purpose {
+            Purpose::Propose { digest } => {
+                let answer = match response {
+                    Response::Accepted(nonce) => Ok(nonce),
+                    Response::Refused(r) | Response::Rejected(r) => Err(r),
+                    other => Err(format!("unexpected answer {other:?}")),
+                };
+                self.proposal_answered(digest, peer, answer);
+            }
+            Purpose::Start { session, to } => match response {
+                Response::Ack => self.settled(session),
+                Response::Refused(r) | Response::Rejected(r) => {
+                    self.undeliverable(session, to, format!("refused the start: {r}"))
+                }
+                other => self.undeliverable(session, to, format!("unexpected answer {other:?}")),
+            },
+            Purpose::Message { session, to } => match response {
+                Response::Ack | Response::Duplicate | Response::Buffered | Response::Ended => {
+                    self.settled(session)
+                }
+                Response::UnknownSession => self.undeliverable(
+                    session,
+                    to,
+                    "does not have the session (it restarted or never started it)".into(),
+                ),
+                Response::Rejected(r) | Response::Refused(r) => {
+                    self.undeliverable(session, to, format!("rejected a message: {r}"))
+                }
+                Response::Accepted(_) => {
+                    self.undeliverable(session, to, "unexpected answer".into())
+                }
+            },
+            Purpose::Abort => {}
+        }
+    }
+
+    fn request(&mut self, peer: PeerId, bytes: &[u8], channel: ResponseChannel<Vec<u8>>) {
+        let response = match Request::decode(bytes) {
+            Err(e) => {
+                self.drop_from(peer, format!("malformed request: {e}"));
+                Response::Rejected(format!("malformed request: {e}"))
+            }
+            Ok(Request::Propose(p)) => self.on_propose(peer, &p),
+            Ok(Request::Start { digest, nonces }) => self.on_start(peer, digest, nonces),
+            Ok(Request::Message(payload)) => self.on_message(peer, payload),
+            Ok(Request::Abort { session, reason }) => self.on_abort(peer, session, reason),
+        };
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .rr
+            .send_response(channel, response.encode());
+    }
+
+    fn swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        use request_response::{Event as Rr, Message};
+        match event {
+            SwarmEvent::Behaviour(BehaviourEvent::Rr(event)) => match event {
+                Rr::Message {
+                    peer,
+                    message:
+                        Message::Request {
+                            request, channel, ..
+                        },
+                    ..
+                } => self.request(peer, &request, channel),
+                Rr::Message {
+                    peer,
+                    message:
+                        Message::Response {
+                            request_id,
+                            response,
+                        },
+                    ..
+                } => self.answered(request_id, peer, &response),
+                Rr::OutboundFailure {
+                    request_id, error, ..
+                } => self.failed(request_id, error.to_string()),
+                Rr::InboundFailure { peer, error, .. } => {
+                    self.drop_from(peer, format!("inbound request failed: {error}"))
+                }
+                Rr::ResponseSent { .. } => {}
+            },
+            #[cfg(feature = "mdns")]
+            SwarmEvent::Behaviour(BehaviourEvent::Mdns(libp2p::mdns::Event::Discovered(list))) => {
+                for (peer, addr) in list {
+                    if self.allowed.contains(&peer) {
+                        self.swarm.add_peer_address(peer, addr);
+                    }
+                }
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                for w in self.connecting.remove(&peer_id).unwrap_or_default() {
+                    let _ = w.send(Ok(()));
+                }
+            }
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(peer),
+                error,
+                ..
+            } => {
+                for w in self.connecting.remove(&peer).unwrap_or_default() {
+                    let _ = w.send(Err(NodeError::Dial {
+                        peer,
+                        reason: error.to_string(),
+                    }));
+                }
+            }
+            _ => {}
+        }
+    }
+}

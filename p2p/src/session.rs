@@ -1,0 +1,199 @@
+//! A session as its parties see it: the handle a node gives to the initiator (from
+//! [`Node::propose`](crate::Node::propose)) and to every member (from
+//! [`Node::next_session`](crate::Node::next_session)), which the [driver](crate::run) runs
+//! protocols over.
+
+use std::{sync::Arc, time::Duration};
+
+use libp2p::PeerId;
+use tessera_core::{
+    protocol::{Kind, Outgoing, Recipient},
+    PartyIndex, SessionId,
+};
+use tokio::sync::{mpsc, oneshot};
+use zeroize::Zeroizing;
+
+use crate::{inbox::Conflict, node::Command, proposal::Proposal};
+
+/// What the node tells a session.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A new message from an authenticated roster member.
+    Message {
+        from: PartyIndex,
+        payload: Zeroizing<Vec<u8>>,
+    },
+    /// A member sent a different repeat of a message.
+    Conflict(Conflict),
+    /// A message could not be delivered: the recipient is unreachable, refused it, or no
+    /// longer has the session.
+    Undeliverable { to: PartyIndex, reason: String },
+    /// A member aborted the session.
+    Aborted { by: PartyIndex, reason: String },
+}
+
+/// A running session. Dropping it ends the session on this node: later messages for it are
+/// acknowledged as ended and never reach a protocol.
+pub struct Session {
+    id: SessionId,
+    proposal: Arc<Proposal>,
+    me: PartyIndex,
+    events: mpsc::UnboundedReceiver<Event>,
+    commands: mpsc::UnboundedSender<Command>,
+    held: Vec<(PartyIndex, Zeroizing<Vec<u8>>)>,
+    conflicts: Vec<Conflict>,
+    round_timeout: Duration,
+    max_held: usize,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("me", &self.me)
+            .field("kind", &self.proposal.draft.kind)
+            .finish()
+    }
+}
+
+impl Session {
+    pub(crate) fn new(
+        id: SessionId,
+        proposal: Arc<Proposal>,
+        me: PartyIndex,
+        events: mpsc::UnboundedReceiver<Event>,
+        commands: mpsc::UnboundedSender<Command>,
+        limits: &crate::Limits,
+    ) -> Self {
+        Self {
+            id,
+            proposal,
+            me,
+            events,
+            commands,
+            held: Vec::new(),
+            conflicts: Vec::new(),
+            round_timeout: limits.round_timeout,
+            max_held: limits.max_held,
+        }
+    }
+
+    /// The session id: every protocol of the session is built with it.
+    pub fn id(&self) -> &SessionId {
+        &self.id
+    }
+
+    /// The accepted proposal.
+    pub fn proposal(&self) -> &Proposal {
+        &self.proposal
+    }
+
+    /// This node's party index.
+    pub fn me(&self) -> PartyIndex {
+        self.me
+    }
+
+    /// The roster: party i is `roster()[i]`.
+    pub fn roster(&self) -> &[PeerId] {
+        &self.proposal.draft.roster
+    }
+
+    /// The peer of party `i`.
+    pub fn peer(&self, i: PartyIndex) -> Option<PeerId> {
+        self.roster().get(usize::from(i)).copied()
+    }
+
+    /// Conflicting repeats received so far: evidence of equivocation.
+    pub fn conflicts(&self) -> &[Conflict] {
+        &self.conflicts
+    }
+
+    pub(crate) fn round_timeout(&self) -> Duration {
+        self.round_timeout
+    }
+
+    /// Queues a protocol message for its recipients.
+    pub(crate) fn send(&self, out: &Outgoing) {
+        let recipients: Vec<PartyIndex> = match out.to {
+            // The roster has at most MAX_ROSTER (1024) entries.
+            Recipient::All => (0..self.roster().len() as PartyIndex)
+                .filter(|i| *i != self.me)
+                .collect(),
+            Recipient::One(i) => vec![i],
+        };
+        for to in recipients {
+            // A send fails only if the node has stopped; the session then ends with
+            // `next_event` returning None.
+            let _ = self.commands.send(Command::Send {
+                session: self.id,
+                to,
+                payload: Zeroizing::new(out.payload.clone()),
+            });
+        }
+    }
+
+    /// Waits until every message sent so far is acknowledged or given up on.
+    pub(crate) async fn flush(&self) {
+        let (reply, done) = oneshot::channel();
+        if self
+            .commands
+            .send(Command::Flush {
+                session: self.id,
+                reply,
+            })
+            .is_ok()
+        {
+            let _ = tokio::time::timeout(self.round_timeout, done).await;
+        }
+    }
+
+    /// Aborts the session: every other member is told why, and this node takes no more of
+    /// its messages.
+    pub(crate) fn abort(&self, reason: String) {
+        let _ = self.commands.send(Command::Abort {
+            session: self.id,
+            reason,
+        });
+    }
+
+    /// The next event, or None once the node has stopped.
+    pub(crate) async fn next_event(&mut self) -> Option<Event> {
+        let event = self.events.recv().await?;
+        if let Event::Conflict(c) = &event {
+            tracing::warn!(session = %hex(&self.id), party = c.from, round = c.header.round,
+                "conflicting repeat kept as evidence");
+            self.conflicts.push(c.clone());
+        }
+        Some(event)
+    }
+
+    /// Keeps a message of another protocol of this session (for example the certification
+    /// after a DKG) for when that protocol runs; false if the bound is reached.
+    pub(crate) fn hold(&mut self, from: PartyIndex, payload: Zeroizing<Vec<u8>>) -> bool {
+        if self.held.len() >= self.max_held {
+            return false;
+        }
+        self.held.push((from, payload));
+        true
+    }
+
+    /// Takes the held messages of protocol `kind`.
+    pub(crate) fn take_held(&mut self, kind: Kind) -> Vec<(PartyIndex, Zeroizing<Vec<u8>>)> {
+        let (mine, rest) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|(_, p)| p.first() == Some(&(kind as u8)));
+        self.held = rest;
+        mine
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Close { session: self.id });
+    }
+}
+
+/// Lower-case hex of a session id, for logs and errors.
+pub fn hex(id: &SessionId) -> String {
+    id.iter().map(|b| format!("{b:02x}")).collect()
+}

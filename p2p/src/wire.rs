@@ -1,0 +1,346 @@
+//! The messages nodes exchange over `/tessera/mpc/1` (design §4), and their strict encoding.
+//!
+//! Every request is acknowledged by its response: that is the delivery signal the session
+//! layer retries on. A protocol message travels as [`Request::Message`] with the protocol's
+//! own payload, whose header carries the session id and round; its sender is the peer the
+//! connection authenticated, never a field of the message.
+
+use tessera_core::SessionId;
+use zeroize::Zeroizing;
+
+/// Why bytes from a peer were not a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// The input ended early.
+    #[error("message truncated")]
+    Truncated,
+    /// Bytes after the end of the message.
+    #[error("trailing bytes after the message")]
+    Trailing,
+    /// A field with a value that is not allowed.
+    #[error("{0}")]
+    Invalid(&'static str),
+}
+
+/// Most bytes of a reason string (refusal, abort).
+const MAX_REASON: usize = 256;
+
+/// A request: the first frame of a stream.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Request {
+    /// A proposal from its initiator (the nonce is inside the proposal).
+    Propose(Vec<u8>),
+    /// The initiator's start: the proposal digest and every party's nonce in roster order.
+    Start {
+        /// The proposal digest.
+        digest: [u8; 32],
+        /// The nonces.
+        nonces: Vec<[u8; 32]>,
+    },
+    /// A protocol message: the payload starts with the protocol header. Point-to-point
+    /// payloads carry secret shares, so the buffer is wiped on drop.
+    Message(Zeroizing<Vec<u8>>),
+    /// The sender has aborted a session.
+    Abort {
+        /// The session.
+        session: SessionId,
+        /// Why, in one line.
+        reason: String,
+    },
+}
+
+/// A response: the acknowledgement of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// The proposal is accepted; the acceptor's nonce.
+    Accepted([u8; 32]),
+    /// The proposal or start is refused, with the reason.
+    Refused(String),
+    /// Taken.
+    Ack,
+    /// Already taken (identical repeat, or a conflicting repeat kept as evidence).
+    Duplicate,
+    /// Held until the session starts here.
+    Buffered,
+    /// The recipient has no such session (it restarted, or never accepted it).
+    UnknownSession,
+    /// The recipient has finished or aborted the session.
+    Ended,
+    /// The request is malformed or over a limit.
+    Rejected(String),
+}
+
+impl Request {
+    /// Encodes the request.
+    pub fn encode(&self) -> Zeroizing<Vec<u8>> {
+        let mut w = Writer::default();
+        match self {
+            Request::Propose(p) => {
+                w.u8(1);
+                w.raw(p);
+            }
+            Request::Start { digest, nonces } => {
+                w.u8(2);
+                w.bytes32(digest);
+                // Nonce lists come from a checked roster of at most MAX_ROSTER parties.
+                w.u16(nonces.len() as u16);
+                for n in nonces {
+                    w.bytes32(n);
+                }
+            }
+            Request::Message(payload) => {
+                w.u8(3);
+                w.raw(payload);
+            }
+            Request::Abort { session, reason } => {
+                w.u8(4);
+                w.bytes32(session);
+                w.raw(truncate(reason).as_bytes());
+            }
+        }
+        Zeroizing::new(w.finish())
+    }
+
+    /// Decodes a request strictly.
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        let mut r = Reader::new(bytes);
+        let request = match r.u8()? {
+            1 => Request::Propose(r.rest().to_vec()),
+            2 => {
+                let digest = r.bytes32()?;
+                let n = usize::from(r.u16()?);
+                if n > crate::proposal::MAX_ROSTER {
+                    return Err(WireError::Invalid("too many nonces"));
+                }
+                let nonces = (0..n).map(|_| r.bytes32()).collect::<Result<_, _>>()?;
+                Request::Start { digest, nonces }
+            }
+            3 => Request::Message(Zeroizing::new(r.rest().to_vec())),
+            4 => Request::Abort {
+                session: r.bytes32()?,
+                reason: reason(r.rest())?,
+            },
+            _ => return Err(WireError::Invalid("unknown request type")),
+        };
+        r.end()?;
+        Ok(request)
+    }
+}
+
+impl Response {
+    /// Encodes the response.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        match self {
+            Response::Accepted(nonce) => {
+                w.u8(1);
+                w.bytes32(nonce);
+            }
+            Response::Refused(why) => {
+                w.u8(2);
+                w.raw(truncate(why).as_bytes());
+            }
+            Response::Ack => w.u8(3),
+            Response::Duplicate => w.u8(4),
+            Response::Buffered => w.u8(5),
+            Response::UnknownSession => w.u8(6),
+            Response::Ended => w.u8(7),
+            Response::Rejected(why) => {
+                w.u8(8);
+                w.raw(truncate(why).as_bytes());
+            }
+        }
+        w.finish()
+    }
+
+    /// Decodes a response strictly.
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        let mut r = Reader::new(bytes);
+        let response = match r.u8()? {
+            1 => Response::Accepted(r.bytes32()?),
+            2 => Response::Refused(reason(r.rest())?),
+            3 => Response::Ack,
+            4 => Response::Duplicate,
+            5 => Response::Buffered,
+            6 => Response::UnknownSession,
+            7 => Response::Ended,
+            8 => Response::Rejected(reason(r.rest())?),
+            _ => return Err(WireError::Invalid("unknown response type")),
+        };
+        r.end()?;
+        Ok(response)
+    }
+}
+
+/// A reason cut to [`MAX_REASON`] bytes at a character boundary.
+fn truncate(s: &str) -> &str {
+    let mut end = s.len().min(MAX_REASON);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn reason(bytes: &[u8]) -> Result<String, WireError> {
+    if bytes.len() > MAX_REASON {
+        return Err(WireError::Invalid("reason too long"));
+    }
+    let s = std::str::from_utf8(bytes).map_err(|_| WireError::Invalid("reason is not UTF-8"))?;
+    // Reasons end up in logs and on terminals: no control characters.
+    if s.chars().any(char::is_control) {
+        return Err(WireError::Invalid("control character in reason"));
+    }
+    Ok(s.to_owned())
+}
+
+/// Appends fields.
+#[derive(Default)]
+pub(crate) struct Writer(Vec<u8>);
+
+impl Writer {
+    pub(crate) fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    pub(crate) fn u16(&mut self, v: u16) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    pub(crate) fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    pub(crate) fn bytes32(&mut self, v: &[u8; 32]) {
+        self.0.extend_from_slice(v);
+    }
+    pub(crate) fn raw(&mut self, v: &[u8]) {
+        self.0.extend_from_slice(v);
+    }
+    /// A byte string of at most 255 bytes, length first. Callers pass peer ids (≤ 42 bytes).
+    pub(crate) fn short(&mut self, v: &[u8]) {
+        self.u8(v.len() as u8);
+        self.raw(v);
+    }
+    /// A byte string of at most 2^32 - 1 bytes, length first (frames are far smaller).
+    pub(crate) fn long(&mut self, v: &[u8]) {
+        self.0.extend_from_slice(&(v.len() as u32).to_be_bytes());
+        self.raw(v);
+    }
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// Reads fields, failing on short input.
+pub(crate) struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Self(bytes)
+    }
+    fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
+        if self.0.len() < n {
+            return Err(WireError::Truncated);
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Ok(head)
+    }
+    pub(crate) fn u8(&mut self) -> Result<u8, WireError> {
+        Ok(self.take(1)?[0])
+    }
+    pub(crate) fn u16(&mut self) -> Result<u16, WireError> {
+        let b = self.take(2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+    pub(crate) fn u64(&mut self) -> Result<u64, WireError> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(u64::from_be_bytes(a))
+    }
+    pub(crate) fn bytes32(&mut self) -> Result<[u8; 32], WireError> {
+        let mut a = [0u8; 32];
+        a.copy_from_slice(self.take(32)?);
+        Ok(a)
+    }
+    pub(crate) fn short(&mut self) -> Result<&'a [u8], WireError> {
+        let n = usize::from(self.u8()?);
+        self.take(n)
+    }
+    pub(crate) fn long(&mut self) -> Result<&'a [u8], WireError> {
+        let b = self.take(4)?;
+        let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+        self.take(n)
+    }
+    pub(crate) fn rest(&mut self) -> &'a [u8] {
+        std::mem::take(&mut self.0)
+    }
+    pub(crate) fn end(&self) -> Result<(), WireError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(WireError::Trailing)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_responses_round_trip() {
+        let requests = [
+            Request::Propose(vec![1, 2, 3]),
+            Request::Start {
+                digest: [4; 32],
+                nonces: vec![[5; 32], [6; 32]],
+            },
+            Request::Message(Zeroizing::new(vec![7; 40])),
+            Request::Abort {
+                session: [8; 32],
+                reason: "party 2 sent a bad share".into(),
+            },
+        ];
+        for r in requests {
+            assert_eq!(Request::decode(&r.encode()).unwrap(), r);
+        }
+        let responses = [
+            Response::Accepted([1; 32]),
+            Response::Refused("busy".into()),
+            Response::Ack,
+            Response::Duplicate,
+            Response::Buffered,
+            Response::UnknownSession,
+            Response::Ended,
+            Response::Rejected("too big".into()),
+        ];
+        for r in responses {
+            assert_eq!(Response::decode(&r.encode()).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn malformed_input_is_an_error() {
+        for bad in [
+            &[][..],
+            &[0][..],
+            &[9][..],
+            &[2, 0][..],
+            &[2; 34][..],
+            &[4, 1, 2][..],
+        ] {
+            assert!(Request::decode(bad).is_err(), "{bad:?}");
+        }
+        assert!(Response::decode(&[3, 0]).is_err());
+        assert!(Response::decode(&[2, 0x1b]).is_err(), "control character");
+        assert!(Response::decode(&[1, 0]).is_err());
+    }
+
+    #[test]
+    fn long_reasons_are_cut_at_a_character_boundary() {
+        let long = "é".repeat(300);
+        let Response::Refused(cut) = Response::decode(&Response::Refused(long).encode()).unwrap()
+        else {
+            panic!("not a refusal")
+        };
+        assert!(cut.len() <= MAX_REASON && cut.chars().all(|c| c == 'é'));
+    }
+}

@@ -1,0 +1,203 @@
+//! Shared helpers for the mesh tests: devices on 127.0.0.1 that know each other, serve loops,
+//! a standard verifier, and a raw libp2p peer that speaks `/tessera/mpc/1` byte by byte.
+#![allow(dead_code)]
+
+use std::{sync::Arc, time::Duration};
+
+use futures::StreamExt;
+use libp2p::{
+    noise,
+    request_response::{self, ProtocolSupport},
+    swarm::SwarmEvent,
+    tcp, yamux, Multiaddr, PeerId, Swarm,
+};
+use tessera_core::{Ciphersuite, Suite};
+use tessera_p2p::{
+    accept_all,
+    jobs::{identities, Device, JobError, Served},
+    Frames, Keypair, Limits, NodeConfig, PROTOCOL,
+};
+use tokio::sync::mpsc;
+use zeroize::Zeroizing;
+
+/// A device with identity seed `seed`.
+pub async fn device<C: Ciphersuite>(seed: u8, limits: Limits) -> Arc<Device<C>> {
+    let (keypair, identity) = identities(&[seed; 32]).unwrap();
+    let mut config = NodeConfig::new(keypair, accept_all());
+    config.limits = limits;
+    Arc::new(Device::start(config, identity).await.unwrap())
+}
+
+/// Devices with seeds 1..=n; every one allows and knows the addresses of every other.
+pub async fn cluster<C: Ciphersuite>(n: u8, limits: Limits) -> Vec<Arc<Device<C>>> {
+    let mut devices = Vec::new();
+    for seed in 1..=n {
+        devices.push(device::<C>(seed, limits.clone()).await);
+    }
+    introduce(&devices);
+    devices
+}
+
+/// Every device allows every other.
+pub fn introduce<C: Ciphersuite>(devices: &[Arc<Device<C>>]) {
+    for a in devices {
+        for b in devices {
+            if a.node().peer_id() != b.node().peer_id() {
+                a.node()
+                    .allow(b.node().peer_id(), b.node().addresses().to_vec());
+            }
+        }
+    }
+}
+
+/// The PeerIds of some devices.
+pub fn peers<C: Ciphersuite>(devices: &[&Arc<Device<C>>]) -> Vec<PeerId> {
+    devices.iter().map(|d| d.node().peer_id()).collect()
+}
+
+/// What a serving device reported.
+pub type Report<C> = (usize, Result<Served<C>, JobError>);
+
+/// Runs a serve loop on each of `devices` (index i reported as `first + i`).
+pub fn serve<C: Ciphersuite>(
+    devices: &[Arc<Device<C>>],
+    first: usize,
+) -> mpsc::UnboundedReceiver<Report<C>>
+where
+    C::Point: Send,
+{
+    let (tx, rx) = mpsc::unbounded_channel();
+    for (i, d) in devices.iter().enumerate() {
+        let (d, tx) = (d.clone(), tx.clone());
+        tokio::spawn(async move {
+            while let Some(r) = d.serve_next().await {
+                if tx.send((first + i, r)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    rx
+}
+
+/// The next `n` reports, waiting at most a minute for each.
+pub async fn reports<C: Ciphersuite>(
+    rx: &mut mpsc::UnboundedReceiver<Report<C>>,
+    n: usize,
+) -> Vec<Report<C>> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let r = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+            .await
+            .expect("a report within a minute")
+            .expect("serve loops running");
+        out.push(r);
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out
+}
+
+/// Verifies with a verifier that is not tessera's own where one exists.
+pub fn standard_verify(suite: Suite, key: &[u8], msg: &[u8], sig: &[u8]) -> bool {
+    match suite {
+        Suite::Ed25519 => <[u8; 32]>::try_from(key)
+            .ok()
+            .and_then(|k| ed25519_dalek::VerifyingKey::from_bytes(&k).ok())
+            .zip(ed25519_dalek::Signature::from_slice(sig).ok())
+            .is_some_and(|(k, s)| k.verify_strict(msg, &s).is_ok()),
+        Suite::Taproot => k256::schnorr::VerifyingKey::from_slice(key)
+            .ok()
+            .zip(k256::schnorr::Signature::try_from(sig).ok())
+            .is_some_and(|(k, s)| k.verify_raw(msg, &s).is_ok()),
+        Suite::Secp256k1 => tessera_sign::verify_bytes(suite, key, msg, sig).is_ok(),
+    }
+}
+
+/// A bare libp2p peer speaking `/tessera/mpc/1` with any bytes: the adversary of the tests.
+pub struct RawPeer {
+    pub swarm: Swarm<request_response::Behaviour<Frames>>,
+}
+
+impl RawPeer {
+    /// A raw peer with identity seed `seed` whose codec sends frames up to `max` bytes.
+    pub fn new(seed: u8, max: usize) -> Self {
+        let (keypair, _) = identities(&[seed; 32]).unwrap();
+        Self::with_keypair(keypair, max)
+    }
+
+    pub fn with_keypair(keypair: Keypair, max: usize) -> Self {
+        let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default(),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .unwrap()
+            .with_behaviour(|_| {
+                request_response::Behaviour::with_codec(
+                    Frames::new(max),
+                    [(PROTOCOL, ProtocolSupport::Full)],
+                    request_response::Config::default()
+                        .with_request_timeout(Duration::from_secs(5)),
+                )
+            })
+            .unwrap()
+            .build();
+        Self { swarm }
+    }
+
+    pub fn peer_id(&self) -> PeerId {
+        *self.swarm.local_peer_id()
+    }
+
+    /// Sends `bytes` as one request to `peer` at `addr`; the response bytes, or the failure.
+    pub async fn request(
+        &mut self,
+        peer: PeerId,
+        addr: &Multiaddr,
+        bytes: Vec<u8>,
+    ) -> Result<Vec<u8>, String> {
+        self.swarm.add_peer_address(peer, addr.clone());
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .send_request(&peer, Zeroizing::new(bytes));
+        let deadline = tokio::time::sleep(Duration::from_secs(10));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                _ = &mut deadline => return Err("no answer in 10 s".into()),
+                event = self.swarm.select_next_some() => match event {
+                    SwarmEvent::Behaviour(request_response::Event::Message {
+                        message: request_response::Message::Response { request_id, response },
+                        ..
+                    }) if request_id == id => return Ok(response),
+                    SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
+                        request_id, error, ..
+                    }) if request_id == id => return Err(error.to_string()),
+                    SwarmEvent::Behaviour(request_response::Event::Message {
+                        message: request_response::Message::Request { channel, .. },
+                        ..
+                    }) => {
+                        let _ = self.swarm.behaviour_mut().send_response(
+                            channel,
+                            tessera_p2p::Response::Ack.encode(),
+                        );
+                    }
+                    _ => {}
+                },
+            }
+        }
+    }
+}
+
+/// Limits with a short round deadline and few retries, for fault tests.
+pub fn quick_limits() -> Limits {
+    Limits {
+        round_timeout: Duration::from_secs(3),
+        request_timeout: Duration::from_secs(2),
+        attempts: 3,
+        ..Limits::default()
+    }
+}
