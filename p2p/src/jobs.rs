@@ -145,6 +145,11 @@ impl<C: Ciphersuite> Device<C> {
         })
     }
 
+    /// How many keys this device holds.
+    pub fn key_count(&self) -> usize {
+        self.keys.lock().map(|k| k.len()).unwrap_or(0)
+    }
+
     fn record(&self, key_id: &[u8; 32]) -> Option<Arc<Mutex<KeyRecord<C>>>> {
         let keys = self.keys.lock().ok()?;
         keys.iter()

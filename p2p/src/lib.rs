@@ -25,7 +25,7 @@ mod seen;
 mod session;
 mod wire;
 
-pub use codec::{Frames, PROTOCOL};
+pub use codec::{Frame, Frames, PROTOCOL};
 pub use driver::{run, RunError};
 pub use inbox::{Conflict, Inbox, Offer};
 pub use libp2p::{identity::Keypair, Multiaddr, PeerId};

@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 use zeroize::Zeroizing;
 
 use crate::{
-    codec::{Frames, PROTOCOL},
+    codec::{Frame, Frames, PROTOCOL},
     inbox::{Inbox, Offer},
     policy::{Decision, Policy, RateLimit},
     proposal::{session_id, Draft, Proposal},
@@ -949,7 +949,7 @@ impl Task {
             .swarm
             .behaviour_mut()
             .rr
-            .send_request(&out.peer, out.request.clone());
+            .send_request(&out.peer, Frame::Bytes(out.request.clone()));
         self.outbound.insert(id, out);
     }
 
@@ -1037,8 +1037,25 @@ impl Task {
         }
     }
 
-    fn request(&mut self, peer: PeerId, bytes: &[u8], channel: ResponseChannel<Vec<u8>>) {
-        let response = match Request::decode(bytes) {
+    fn request(&mut self, peer: PeerId, frame: Frame, channel: ResponseChannel<Vec<u8>>) {
+        let bytes = match frame {
+            Frame::Bytes(b) => b,
+            Frame::Oversized(len) => {
+                let limit = self.limits.max_message;
+                self.drop_from(
+                    peer,
+                    format!("frame of {len} bytes over the {limit} byte limit"),
+                );
+                let refusal = Response::Rejected("frame over the size limit".into()).encode();
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .rr
+                    .send_response(channel, refusal);
+                return;
+            }
+        };
+        let response = match Request::decode(&bytes) {
             Err(e) => {
                 self.drop_from(peer, format!("malformed request: {e}"));
                 Response::Rejected(format!("malformed request: {e}"))
@@ -1066,7 +1083,7 @@ impl Task {
                             request, channel, ..
                         },
                     ..
-                } => self.request(peer, &request, channel),
+                } => self.request(peer, request, channel),
                 Rr::Message {
                     peer,
                     message:

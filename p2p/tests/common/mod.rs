@@ -15,7 +15,7 @@ use tessera_core::{Ciphersuite, Suite};
 use tessera_p2p::{
     accept_all,
     jobs::{identities, Device, JobError, Served},
-    Frames, Keypair, Limits, NodeConfig, PROTOCOL,
+    Frame, Frames, Keypair, Limits, NodeConfig, PROTOCOL,
 };
 use tokio::sync::mpsc;
 use zeroize::Zeroizing;
@@ -162,7 +162,7 @@ impl RawPeer {
         let id = self
             .swarm
             .behaviour_mut()
-            .send_request(&peer, Zeroizing::new(bytes));
+            .send_request(&peer, Frame::Bytes(Zeroizing::new(bytes)));
         let deadline = tokio::time::sleep(Duration::from_secs(10));
         tokio::pin!(deadline);
         loop {

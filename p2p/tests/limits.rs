@@ -1,0 +1,321 @@
+//! Bounds against a peer that speaks the protocol byte by byte: oversized and malformed
+//! frames, proposal rate, session count, early buffering, per-session messages, and
+//! conflicting repeats kept as evidence. Nothing panics, every drop names the peer.
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use common::RawPeer;
+use tessera_core::{
+    protocol::{Header, Kind, Outgoing},
+    Blame, Culprit, PartyIndex, Protocol, SessionId, Step,
+};
+use tessera_p2p::{
+    accept_all, jobs::identities, Draft, Limits, Node, NodeConfig, Proposal, Request, Response,
+};
+
+async fn node(limits: Limits) -> Node {
+    let (keypair, _) = identities(&[1; 32]).unwrap();
+    let mut config = NodeConfig::new(keypair, accept_all());
+    config.limits = limits;
+    Node::start(config).await.unwrap()
+}
+
+/// A raw peer the node allows.
+fn raw_for(node: &Node, seed: u8) -> RawPeer {
+    let raw = RawPeer::new(seed, 1 << 20);
+    node.allow(raw.peer_id(), Vec::new());
+    raw
+}
+
+async fn ask(raw: &mut RawPeer, node: &Node, request: &Request) -> Result<Response, String> {
+    raw.request(
+        node.peer_id(),
+        &node.addresses()[0],
+        request.encode().to_vec(),
+    )
+    .await
+    .map(|bytes| Response::decode(&bytes).unwrap())
+}
+
+fn proposal(raw: &RawPeer, node: &Node, tag: u8) -> Proposal {
+    Proposal {
+        draft: Draft {
+            kind: Kind::Sign,
+            params: vec![tag],
+            key_id: [0; 32],
+            epoch: 0,
+            roster: vec![raw.peer_id(), node.peer_id()],
+        },
+        nonce: [tag; 32],
+    }
+}
+
+fn message(session: SessionId, round: u8, body: &[u8]) -> Request {
+    let mut payload = Header {
+        kind: Kind::Sign,
+        session,
+        round,
+    }
+    .encode();
+    payload.extend_from_slice(body);
+    Request::Message(payload.into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_and_malformed_frames_are_dropped_naming_the_peer() {
+    let node = node(Limits {
+        max_message: 1 << 16,
+        ..Limits::default()
+    })
+    .await;
+    let mut raw = raw_for(&node, 2);
+    let huge = vec![3u8; 1 << 17];
+    let sent = raw
+        .request(node.peer_id(), &node.addresses()[0], huge)
+        .await;
+    let refused = Response::decode(&sent.unwrap()).unwrap();
+    assert_eq!(
+        refused,
+        Response::Rejected("frame over the size limit".into())
+    );
+    let garbage = raw
+        .request(node.peer_id(), &node.addresses()[0], vec![0xff; 10])
+        .await
+        .unwrap();
+    assert!(matches!(
+        Response::decode(&garbage).unwrap(),
+        Response::Rejected(_)
+    ));
+    let short = raw
+        .request(node.peer_id(), &node.addresses()[0], vec![3, 1, 2])
+        .await
+        .unwrap();
+    assert!(matches!(
+        Response::decode(&short).unwrap(),
+        Response::Rejected(_)
+    ));
+    let dropped = node.dropped().await;
+    assert_eq!(dropped.len(), 3, "{dropped:?}");
+    assert!(dropped.iter().all(|d| d.peer == raw.peer_id()));
+    assert!(dropped[0].reason.contains("limit"), "{dropped:?}");
+    // The node still serves: a message for a session it does not know is answered so.
+    let r = ask(&mut raw, &node, &message([7; 32], 1, b"x"))
+        .await
+        .unwrap();
+    assert_eq!(r, Response::UnknownSession);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proposals_are_rate_limited_and_sessions_bounded() {
+    let node = node(Limits {
+        proposals_per_minute: 5,
+        max_sessions: 3,
+        ..Limits::default()
+    })
+    .await;
+    let mut raw = raw_for(&node, 2);
+    let mut answers = Vec::new();
+    for tag in 0..6 {
+        let p = proposal(&raw, &node, tag);
+        answers.push(
+            ask(&mut raw, &node, &Request::Propose(p.encode()))
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(answers[..3]
+        .iter()
+        .all(|a| matches!(a, Response::Accepted(_))));
+    assert_eq!(answers[3], Response::Refused("busy".into()));
+    assert_eq!(answers[4], Response::Refused("busy".into()));
+    assert_eq!(answers[5], Response::Refused("too many proposals".into()));
+    // A proposal naming a peer the node does not know is refused.
+    let mut p = proposal(&raw, &node, 9);
+    p.draft.roster.push(RawPeer::new(3, 1).peer_id());
+    let mut other = raw_for(&node, 4);
+    let a = ask(&mut other, &node, &Request::Propose(p.encode()))
+        .await
+        .unwrap();
+    assert!(matches!(a, Response::Refused(_)), "{a:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_messages_are_held_only_for_accepted_sessions_and_bounded() {
+    let node = node(Limits {
+        max_early: 4,
+        ..Limits::default()
+    })
+    .await;
+    let mut raw = raw_for(&node, 2);
+    // Nothing accepted yet: nothing is held.
+    let r = ask(&mut raw, &node, &message([1; 32], 1, b"a"))
+        .await
+        .unwrap();
+    assert_eq!(r, Response::UnknownSession);
+    let p = proposal(&raw, &node, 1);
+    let a = ask(&mut raw, &node, &Request::Propose(p.encode()))
+        .await
+        .unwrap();
+    assert!(matches!(a, Response::Accepted(_)));
+    for i in 0..4 {
+        let r = ask(&mut raw, &node, &message([i; 32], 1, b"a"))
+            .await
+            .unwrap();
+        assert_eq!(r, Response::Buffered);
+    }
+    let r = ask(&mut raw, &node, &message([9; 32], 1, b"a"))
+        .await
+        .unwrap();
+    assert!(matches!(r, Response::Rejected(_)), "over the bound: {r:?}");
+    let r = ask(&mut raw, &node, &message([10; 32], 2, b"a"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(r, Response::Rejected(_)),
+        "round 2 is not held: {r:?}"
+    );
+    assert!(node.dropped().await.iter().all(|d| d.peer == raw.peer_id()));
+}
+
+/// A party that takes messages of rounds 1 to 3 and then finishes with what it got.
+struct Collect {
+    session: SessionId,
+    got: Vec<(u8, Vec<u8>)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("never fails")]
+struct Never;
+
+impl Blame for Never {
+    fn culprits(&self) -> &[Culprit] {
+        &[]
+    }
+}
+
+impl Protocol for Collect {
+    type Output = Vec<(u8, Vec<u8>)>;
+    type Error = Never;
+    fn kind(&self) -> Kind {
+        Kind::Sign
+    }
+    fn session(&self) -> &SessionId {
+        &self.session
+    }
+    fn me(&self) -> PartyIndex {
+        1
+    }
+    fn parties(&self) -> u16 {
+        2
+    }
+    fn start(&mut self) -> Result<Vec<Outgoing>, Never> {
+        Ok(Vec::new())
+    }
+    fn receive(&mut self, _: PartyIndex, payload: &[u8]) -> Result<Step<Self::Output>, Never> {
+        let (h, body) = Header::decode(payload).unwrap();
+        self.got.push((h.round, body.to_vec()));
+        Ok(if self.got.len() == 3 {
+            Step::Done(Vec::new(), std::mem::take(&mut self.got))
+        } else {
+            Step::Continue(Vec::new())
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeats_are_duplicates_or_evidence_and_messages_per_peer_are_bounded() {
+    let node = Arc::new(
+        node(Limits {
+            max_messages_per_peer: 3,
+            ..Limits::default()
+        })
+        .await,
+    );
+    let mut raw = raw_for(&node, 2);
+    let p = proposal(&raw, &node, 1);
+    let Response::Accepted(theirs) = ask(&mut raw, &node, &Request::Propose(p.encode()))
+        .await
+        .unwrap()
+    else {
+        panic!("accepted")
+    };
+    let start = Request::Start {
+        digest: p.digest(),
+        nonces: vec![p.nonce, theirs],
+    };
+    assert_eq!(ask(&mut raw, &node, &start).await.unwrap(), Response::Ack);
+    // A replayed start is refused: the session id is spent.
+    assert!(matches!(
+        ask(&mut raw, &node, &start).await.unwrap(),
+        Response::Refused(_)
+    ));
+    let mut session = node.next_session().await.unwrap();
+    let id = *session.id();
+    assert_eq!(id, tessera_p2p::session_id(&p.digest(), &[p.nonce, theirs]));
+    let runner = tokio::spawn(async move {
+        let out = tessera_p2p::run(
+            Collect {
+                session: id,
+                got: Vec::new(),
+            },
+            &mut session,
+        )
+        .await;
+        (out.map_err(|e| e.to_string()), session)
+    });
+    let a = message(id, 1, b"first");
+    assert_eq!(ask(&mut raw, &node, &a).await.unwrap(), Response::Ack);
+    assert_eq!(ask(&mut raw, &node, &a).await.unwrap(), Response::Duplicate);
+    let b = message(id, 1, b"second");
+    assert_eq!(ask(&mut raw, &node, &b).await.unwrap(), Response::Duplicate);
+    assert_eq!(
+        ask(&mut raw, &node, &message(id, 2, b"r2")).await.unwrap(),
+        Response::Ack
+    );
+    assert_eq!(
+        ask(&mut raw, &node, &message(id, 3, b"r3")).await.unwrap(),
+        Response::Ack
+    );
+    let (out, session) = tokio::time::timeout(Duration::from_secs(10), runner)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        out.unwrap(),
+        vec![
+            (1, b"first".to_vec()),
+            (2, b"r2".to_vec()),
+            (3, b"r3".to_vec())
+        ]
+    );
+    let conflicts = session.conflicts();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!((conflicts[0].from, conflicts[0].header.round), (0, 1));
+    assert!(conflicts[0].second.ends_with(b"second"));
+    drop(session);
+    // Over the per-session bound (the session has ended here by now, so use a fresh one).
+    let p = proposal(&raw, &node, 2);
+    let Response::Accepted(theirs) = ask(&mut raw, &node, &Request::Propose(p.encode()))
+        .await
+        .unwrap()
+    else {
+        panic!("accepted")
+    };
+    let start = Request::Start {
+        digest: p.digest(),
+        nonces: vec![p.nonce, theirs],
+    };
+    assert_eq!(ask(&mut raw, &node, &start).await.unwrap(), Response::Ack);
+    let _session = node.next_session().await.unwrap();
+    let id = tessera_p2p::session_id(&p.digest(), &[p.nonce, theirs]);
+    for round in 1..=3 {
+        let r = ask(&mut raw, &node, &message(id, round, b"m"))
+            .await
+            .unwrap();
+        assert_eq!(r, Response::Ack);
+    }
+    let r = ask(&mut raw, &node, &message(id, 4, b"m")).await.unwrap();
+    assert!(matches!(r, Response::Rejected(_)), "{r:?}");
+}
