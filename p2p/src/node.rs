@@ -400,6 +400,9 @@ struct Live {
     flushers: Vec<oneshot::Sender<()>>,
 }
 
+/// A message held for a session that has not started here yet: its sender and payload.
+type Early = (PeerId, Zeroizing<Vec<u8>>);
+
 /// Sessions ended on this node that it still answers "ended" for.
 const ENDED_MEMORY: usize = 4096;
 
@@ -420,7 +423,7 @@ struct Task {
     pending: HashMap<[u8; 32], Pending>,
     live: HashMap<SessionId, Live>,
     ended: (HashSet<SessionId>, VecDeque<SessionId>),
-    early: HashMap<SessionId, Vec<(PeerId, Zeroizing<Vec<u8>>)>>,
+    early: HashMap<SessionId, Vec<Early>>,
     early_count: usize,
     outbound: HashMap<OutboundRequestId, Outbound>,
     retrying: HashMap<u64, Outbound>,

@@ -19,7 +19,7 @@ where
 
     // Keygen 3-of-5.
     let share = devices[0].keygen(peers(&all[..5]), 3).await.unwrap();
-    let group_key = share.key_package().public().group_key().clone();
+    let group_key = *share.key_package().public().group_key();
     for (i, r) in reports(&mut served, 4).await {
         let Ok(Served::Keygen(s)) = r else {
             panic!("device {i} did not finish the keygen")
