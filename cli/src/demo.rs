@@ -1,28 +1,24 @@
-//! `tessera demo`: the whole story on one machine, in process.
+//! `tessera demo`: the whole story on one machine, over real libp2p nodes on loopback.
 //!
-//! For each suite: n parties with fresh identity keys run the distributed key generation
-//! (design §3.1) and certify the result, a random t of them sign a message through both FROST
-//! rounds, a standard verifier checks the signature, and a second session with one tampered
-//! signature share shows every honest party naming the cheater. Every party is a sans-IO
-//! `Protocol` run by the in-process simulation harness; the libp2p mesh replaces the harness
-//! with real nodes on loopback in the mesh issue.
+//! For each suite: n + 1 nodes start with fresh Ed25519 identities on 127.0.0.1 (TCP, noise,
+//! yamux) and allow one another; the first n run the distributed key generation and certify
+//! the key (design §3.1); t of them sign a message (design §3.2); a standard verifier checks
+//! the signature; t old parties reshare the key to a new committee (parties 2..n and the
+//! new node) with a new threshold (design §3.3); t' of the new committee sign again under the
+//! unchanged key, and the standard verifier checks it. Every step runs the sans-IO protocols
+//! through `tessera-p2p`'s session layer and driver, exactly as separate devices would.
 
 use std::{sync::Arc, time::Instant};
 
 use rand_core::{Rng, UnwrapErr};
 use serde_json::json;
-use tessera_core::{
-    protocol::Header,
-    sim::{Envelope, Simulation},
-    Blame, Ciphersuite, Ed25519, Ed25519Identity, Fault, Identifier, IdentitySigner, Secp256k1,
-    Suite, Taproot, Tweak,
+use tessera_core::{Ciphersuite, Ed25519, Secp256k1, Suite, Taproot};
+use tessera_p2p::{
+    accept_all,
+    jobs::{identities, Device, Served},
+    NodeConfig, PeerId,
 };
-use tessera_keygen::{
-    certify::Certify,
-    dkg::{Dkg, DkgParams},
-    KeyShare,
-};
-use tessera_sign::{SignParty, SigningRequest};
+use tessera_reshare::Committed;
 
 use crate::output::{Output, FAILED, OK, USAGE};
 
@@ -32,7 +28,7 @@ pub struct Args {
     /// ed25519, secp256k1, taproot, or all.
     #[arg(long, default_value = "all")]
     suite: String,
-    /// Number of parties n.
+    /// Number of parties n of the first committee.
     #[arg(long, default_value_t = 5)]
     parties: u16,
     /// Threshold t (signers needed).
@@ -51,6 +47,9 @@ struct Step {
     ok: bool,
 }
 
+/// Most parties the demo runs (n + 1 nodes in one process).
+const MAX_PARTIES: u16 = 100;
+
 /// Runs the demo; returns the exit code.
 pub fn run(args: &Args, out: &Output) -> u8 {
     let suites: Vec<Suite> = if args.suite == "all" {
@@ -61,23 +60,39 @@ pub fn run(args: &Args, out: &Output) -> u8 {
             Err(e) => return out.error(USAGE, &format!("{e} (or all)")),
         }
     };
-    if let Err(e) = tessera_core::keys::check_threshold(args.threshold.into(), args.parties.into())
-    {
+    let (t, n) = (args.threshold, args.parties);
+    if let Err(e) = tessera_core::keys::check_threshold(t.into(), n.into()) {
         return out.error(USAGE, &e.to_string());
     }
+    if n > MAX_PARTIES {
+        return out.error(
+            USAGE,
+            &format!("the demo runs at most {MAX_PARTIES} parties"),
+        );
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return out.error(FAILED, &format!("cannot start the runtime: {e}")),
+    };
     let mut all_ok = true;
     for suite in suites {
-        let steps = match suite {
-            Suite::Ed25519 => story::<Ed25519>(args),
-            Suite::Secp256k1 => story::<Secp256k1>(args),
-            Suite::Taproot => story::<Taproot>(args),
-        };
+        let steps = runtime.block_on(async {
+            match suite {
+                Suite::Ed25519 => story::<Ed25519>(t, n).await,
+                Suite::Secp256k1 => story::<Secp256k1>(t, n).await,
+                Suite::Taproot => story::<Taproot>(t, n).await,
+            }
+        });
         for s in steps {
             all_ok &= s.ok;
             out.line(
                 || {
                     format!(
-                        "[{:9}] {:7} {:4} {:8.2} ms  {}",
+                        "[{:9}] {:9} {:4} {:8.2} ms  {}",
                         s.suite.name(),
                         s.name,
                         if s.ok { "ok" } else { "FAIL" },
@@ -99,22 +114,46 @@ pub fn run(args: &Args, out: &Output) -> u8 {
     }
 }
 
-/// Picks t distinct identifiers out of 1..=n at random.
-fn pick(t: u16, n: u16, rng: &mut Rng64) -> Vec<Identifier> {
-    let mut ids: Vec<u16> = (1..=n).collect();
-    for i in (1..ids.len()).rev() {
-        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-        ids.swap(i, j);
+/// The new committee and threshold of the reshare: parties 2..n and the new node, with t + 1
+/// (or t - 1 when t = n, or t when neither is possible).
+fn new_shape(t: u16, n: u16) -> u16 {
+    if t < n {
+        t + 1
+    } else if t > 2 {
+        t - 1
+    } else {
+        t
     }
-    let mut chosen: Vec<Identifier> = ids[..usize::from(t)]
-        .iter()
-        .filter_map(|&i| Identifier::new(i).ok())
-        .collect();
-    chosen.sort_unstable();
-    chosen
 }
 
-fn story<C: Ciphersuite>(args: &Args) -> Vec<Step> {
+/// Picks `k` distinct entries of `from` at random.
+fn pick(from: &[PeerId], k: u16, rng: &mut Rng64) -> Vec<PeerId> {
+    let mut v = from.to_vec();
+    for i in (1..v.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+    v.truncate(usize::from(k));
+    v
+}
+
+/// Collects what `k` serving devices report, one line of failure if any failed.
+async fn served<C: Ciphersuite>(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<(usize, Result<Served<C>, String>)>,
+    k: usize,
+) -> Result<Vec<(usize, Served<C>)>, String> {
+    let mut out = Vec::with_capacity(k);
+    for _ in 0..k {
+        match rx.recv().await {
+            Some((i, Ok(s))) => out.push((i, s)),
+            Some((i, Err(e))) => return Err(format!("node {i}: {e}")),
+            None => return Err("the serving nodes stopped".into()),
+        }
+    }
+    Ok(out)
+}
+
+async fn story<C: Ciphersuite>(t: u16, n: u16) -> Vec<Step> {
     let mut steps = Vec::new();
     let mut step = |name, ok: bool, detail: String, started: Instant| {
         steps.push(Step {
@@ -127,200 +166,219 @@ fn story<C: Ciphersuite>(args: &Args) -> Vec<Step> {
         ok
     };
     let mut rng: Rng64 = UnwrapErr(getrandom::SysRng);
-    let (t, n) = (args.threshold, args.parties);
-    let identities: Vec<Arc<dyn IdentitySigner>> = (0..n)
-        .map(|_| Arc::new(Ed25519Identity::random(&mut rng)) as Arc<dyn IdentitySigner>)
-        .collect();
+    let message = b"tessera demo: pay 0.1 to the cold wallet".to_vec();
 
+    // Nodes: n for the first committee and one that joins at the reshare.
     let started = Instant::now();
-    let shares = match keygen::<C>(t, &identities, &mut rng) {
-        Ok(v) => v,
-        Err(e) => {
-            step("keygen", false, e, started);
-            return steps;
+    let mut devices: Vec<Arc<Device<C>>> = Vec::new();
+    for _ in 0..=n {
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        let device = match identities(&seed) {
+            Ok((keypair, identity)) => {
+                Device::start(NodeConfig::new(keypair, accept_all()), identity).await
+            }
+            Err(e) => Err(e),
+        };
+        match device {
+            Ok(d) => devices.push(Arc::new(d)),
+            Err(e) => {
+                step("nodes", false, e.to_string(), started);
+                return steps;
+            }
         }
-    };
-    let public = shares[0].public();
+    }
+    for a in &devices {
+        for b in &devices {
+            if a.node().peer_id() != b.node().peer_id() {
+                a.node()
+                    .allow(b.node().peer_id(), b.node().addresses().to_vec());
+            }
+        }
+    }
+    let peers: Vec<PeerId> = devices.iter().map(|d| d.node().peer_id()).collect();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for (i, d) in devices.iter().enumerate().skip(1) {
+        let (d, tx) = (d.clone(), tx.clone());
+        tokio::spawn(async move {
+            while let Some(r) = d.serve_next().await {
+                if tx.send((i, r.map_err(|e| e.to_string()))).is_err() {
+                    break;
+                }
+            }
+        });
+    }
     step(
-        "keygen",
+        "nodes",
         true,
         format!(
-            "{t}-of-{n} DKG certified by all {n}, group key {}, roster {}",
-            hex::encode(&public.group_key),
-            public.fingerprint
+            "{} nodes on 127.0.0.1 (TCP, noise, yamux), fresh Ed25519 identities",
+            n + 1
         ),
         started,
     );
 
-    let signers = pick(t, n, &mut rng);
-    let message = b"tessera demo: pay 0.1 to the cold wallet".to_vec();
+    // Keygen, initiated by node 0.
     let started = Instant::now();
-    let signed = sign::<C>(&shares, &identities, &signers, &message, &mut rng, |e| {
-        vec![e]
+    let committee = peers[..usize::from(n)].to_vec();
+    let share = match devices[0].keygen(committee, t).await {
+        Ok(s) => s,
+        Err(e) => {
+            step("keygen", false, e.to_string(), started);
+            return steps;
+        }
+    };
+    let others = served(&mut rx, usize::from(n) - 1).await;
+    let group_key = *share.key_package().public().group_key();
+    let same = others.as_ref().is_ok_and(|v| {
+        v.iter().all(|(_, s)| {
+            matches!(s, Served::Keygen(k) if k.key_package().public().group_key() == &group_key)
+        })
     });
-    let (signature, key) = match signed.first() {
-        Some(Ok(out)) => (
-            out.signature.to_bytes().unwrap_or_default(),
-            C::serialize_verifying_key(&out.output_key).unwrap_or_default(),
+    let detail = match &others {
+        Err(e) => e.clone(),
+        Ok(_) if !same => "the nodes ended with different keys".into(),
+        Ok(_) => format!(
+            "{t}-of-{n} DKG certified by all {n}, group key {}",
+            hex::encode(
+                C::serialize_point(&group_key)
+                    .map(|b| b.as_ref().to_vec())
+                    .unwrap_or_default()
+            )
         ),
-        _ => {
+    };
+    if !step("keygen", same, detail, started) {
+        return steps;
+    }
+
+    // Sign with t of the first committee (node 0 among them, as the initiator).
+    let mut signers = vec![peers[0]];
+    signers.extend(pick(&peers[1..usize::from(n)], t - 1, &mut rng));
+    let Some(key) = sign_and_verify(
+        &mut step,
+        &devices[0],
+        share.key_id(),
+        signers,
+        &message,
+        &mut rx,
+        "sign",
+        "verify",
+    )
+    .await
+    else {
+        return steps;
+    };
+
+    // Reshare: the first t parties deal to parties 2..n and the new node, threshold t'.
+    let started = Instant::now();
+    let t2 = new_shape(t, n);
+    let dealers = peers[..usize::from(t)].to_vec();
+    let new_committee = peers[1..].to_vec();
+    let reshared = devices[0]
+        .reshare(share.key_id(), &dealers, &new_committee, t2)
+        .await;
+    let others = served(&mut rx, new_committee.len()).await;
+    let ok = matches!(reshared, Ok(Committed::Retired))
+        && others.as_ref().is_ok_and(|v| {
+            v.iter()
+                .all(|(_, s)| matches!(s, Served::Reshare(Committed::Activated(1))))
+        });
+    let detail = match (&reshared, &others) {
+        (Err(e), _) => e.to_string(),
+        (_, Err(e)) => e.clone(),
+        _ if !ok => "not every node moved to epoch 1".into(),
+        _ => format!(
+            "{t} dealers → {t2}-of-{} (nodes 2..{} and the new node {}), epoch 1 certified by \
+             all; node 1 retired",
+            new_committee.len(),
+            n,
+            n + 1
+        ),
+    };
+    if !step("reshare", ok, detail, started) {
+        return steps;
+    }
+
+    // The new committee signs under the unchanged key (the new node initiates).
+    let new_share = match devices[usize::from(n)].share_by_group_key(&group_key) {
+        Some(s) => s,
+        None => {
             step(
                 "sign",
                 false,
-                "the signing session did not finish".into(),
-                started,
+                "the new node holds no share".into(),
+                Instant::now(),
             );
             return steps;
         }
     };
-    let names: Vec<String> = signers.iter().map(|i| i.to_string()).collect();
+    let mut signers = vec![peers[usize::from(n)]];
+    signers.extend(pick(&peers[1..usize::from(n)], t2 - 1, &mut rng));
+    let Some(key2) = sign_and_verify(
+        &mut step,
+        &devices[usize::from(n)],
+        new_share.key_id(),
+        signers,
+        &message,
+        &mut rx,
+        "sign-e1",
+        "verify-e1",
+    )
+    .await
+    else {
+        return steps;
+    };
     step(
-        "sign",
-        signed.iter().all(Result::is_ok),
-        format!(
-            "parties {} signed: {}",
-            names.join(","),
-            hex::encode(&signature)
-        ),
-        started,
+        "same-key",
+        key == key2,
+        "both signatures verify under one public key".into(),
+        Instant::now(),
     );
+    steps
+}
 
+/// One signing session from `initiator` and the standard verification of its signature;
+/// returns the key it verifies under.
+#[allow(clippy::too_many_arguments)]
+async fn sign_and_verify<C: Ciphersuite>(
+    step: &mut impl FnMut(&'static str, bool, String, Instant) -> bool,
+    initiator: &Device<C>,
+    key_id: &[u8; 32],
+    signers: Vec<PeerId>,
+    message: &[u8],
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<(usize, Result<Served<C>, String>)>,
+    sign_name: &'static str,
+    verify_name: &'static str,
+) -> Option<Vec<u8>> {
     let started = Instant::now();
-    let (ok, verifier) = standard_verify(C::SUITE, &key, &message, &signature);
+    let k = signers.len();
+    let out = match initiator.sign(key_id, signers, message).await {
+        Ok(o) => o,
+        Err(e) => {
+            step(sign_name, false, e.to_string(), started);
+            return None;
+        }
+    };
+    let others = served(rx, k - 1).await;
+    let signature = out.signature.to_bytes().unwrap_or_default();
+    let key = C::serialize_verifying_key(&out.output_key).unwrap_or_default();
+    let ok = others.is_ok();
+    let detail = match &others {
+        Err(e) => e.clone(),
+        Ok(_) => format!("{k} signers: {}", hex::encode(&signature)),
+    };
+    if !step(sign_name, ok, detail, started) {
+        return None;
+    }
+    let started = Instant::now();
+    let (ok, verifier) = standard_verify(C::SUITE, &key, message, &signature);
     step(
-        "verify",
+        verify_name,
         ok,
         format!("{verifier}, key {}", hex::encode(&key)),
         started,
     );
-
-    // A new session in which the first signer's share is altered on its way to everyone.
-    let started = Instant::now();
-    let cheater = signers[0];
-    let outcomes = sign::<C>(
-        &shares,
-        &identities,
-        &signers,
-        &message,
-        &mut rng,
-        |mut e| {
-            if e.from == 0 && round_of(&e) == 2 {
-                e.payload[Header::LEN + 2 + 31] ^= 1;
-            }
-            vec![e]
-        },
-    );
-    let honest = &outcomes[1..];
-    let caught = !honest.is_empty()
-        && honest.iter().all(|o| {
-            matches!(o, Err(culprits) if culprits.len() == 1
-                && culprits[0].party == 0 && culprits[0].fault == Fault::BadSignatureShare)
-        });
-    let detail = if caught {
-        format!("every honest signer named party {cheater} for a bad signature share")
-    } else {
-        "a tampered share went unnamed".into()
-    };
-    step("blame", caught, detail, started);
-    steps
-}
-
-/// The DKG and certification of design §3.1 for every party, in process.
-fn keygen<C: Ciphersuite>(
-    t: u16,
-    identities: &[Arc<dyn IdentitySigner>],
-    rng: &mut Rng64,
-) -> Result<Vec<KeyShare<C>>, String> {
-    let mut session = [0u8; 32];
-    rng.fill_bytes(&mut session);
-    let params = DkgParams {
-        session,
-        threshold: t,
-        roster: identities.iter().map(|i| i.identity()).collect(),
-    };
-    let parties = identities
-        .iter()
-        .enumerate()
-        // The roster has at most 65535 entries (checked by `check_threshold` in `run`).
-        .map(|(i, id)| Dkg::<C>::new(params.clone(), i as u16, id.clone(), rng))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    let pending = Simulation::new(parties)
-        .run()
-        .all_done()
-        .ok_or("a party did not finish the DKG")?;
-    let certifiers = pending.iter().map(|p| Certify::new(p, session)).collect();
-    let certificates = Simulation::new(certifiers)
-        .run()
-        .all_done()
-        .ok_or("a party did not certify the key")?;
-    pending
-        .iter()
-        .zip(&certificates)
-        .map(|(p, c)| p.activate(c).map_err(|e| e.to_string()))
-        .collect()
-}
-
-/// One signing session of `signers`, each a `SignParty`; returns each signer's output or the
-/// culprits it named.
-fn sign<C: Ciphersuite>(
-    shares: &[KeyShare<C>],
-    identities: &[Arc<dyn IdentitySigner>],
-    signers: &[Identifier],
-    message: &[u8],
-    rng: &mut Rng64,
-    router: impl FnMut(Envelope) -> Vec<Envelope> + 'static,
-) -> Vec<Result<tessera_sign::SignOutput<C>, Vec<tessera_core::Culprit>>> {
-    let mut session_id = [0u8; 32];
-    rng.fill_bytes(&mut session_id);
-    let request = SigningRequest {
-        session_id,
-        message: message.to_vec(),
-        tweak: if C::BIP340 {
-            Tweak::bip86()
-        } else {
-            Tweak::none()
-        },
-        signers: signers.iter().copied().collect(),
-    };
-    let index = |id: &Identifier| usize::from(id.get() - 1);
-    let roster: Vec<_> = signers
-        .iter()
-        .map(|id| (*id, identities[index(id)].identity()))
-        .collect();
-    let parties: Result<Vec<_>, _> = signers
-        .iter()
-        .map(|id| {
-            SignParty::new(
-                shares[index(id)].key_package(),
-                request.clone(),
-                roster.clone(),
-                identities[index(id)].clone(),
-                rng,
-            )
-        })
-        .collect();
-    let parties = match parties {
-        Ok(p) => p,
-        Err(e) => return vec![Err(e.culprits().to_vec())],
-    };
-    Simulation::new(parties)
-        .router(router)
-        .run()
-        .outcomes
-        .into_iter()
-        .map(|o| match o {
-            tessera_core::sim::Outcome::Done(out) => Ok(out),
-            tessera_core::sim::Outcome::Failed(e) => Err(e.culprits().to_vec()),
-            tessera_core::sim::Outcome::Waiting => Err(Vec::new()),
-        })
-        .collect()
-}
-
-fn round_of(e: &Envelope) -> u8 {
-    Header::decode(&e.payload)
-        .map(|(h, _)| h.round)
-        .unwrap_or(0)
+    ok.then_some(key)
 }
 
 /// Verifies with a verifier that is not tessera's own where one exists.

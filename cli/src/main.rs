@@ -35,7 +35,8 @@ enum Command {
         #[command(subcommand)]
         command: vectors::Command,
     },
-    /// Run the whole story on this machine: split a key, sign with t of n, verify.
+    /// Run the whole story on this machine over libp2p nodes on loopback: keygen, sign,
+    /// verify, reshare to a new committee and threshold, sign and verify again.
     Demo(demo::Args),
 }
 

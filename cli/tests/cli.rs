@@ -195,18 +195,56 @@ fn vectors_check_covers_both_dkg_kinds() {
 }
 
 #[test]
-fn demo_runs_every_suite() {
+fn demo_runs_every_suite_over_the_mesh() {
     let (code, out, err) = tessera(&["demo", "--parties", "4", "--threshold", "3"]);
     assert_eq!(code, 0, "{out}{err}");
     for suite in ["ed25519", "secp256k1", "taproot"] {
-        for step in ["keygen", "sign", "verify", "blame"] {
+        for step in [
+            "nodes",
+            "keygen",
+            "sign",
+            "verify",
+            "reshare",
+            "sign-e1",
+            "verify-e1",
+            "same-key",
+        ] {
             assert!(
                 out.lines()
-                    .any(|l| l.contains(suite) && l.contains(step) && l.contains(" ok ")),
+                    .any(|l| l.contains(&format!("[{suite:9}] {step:9} ok "))),
                 "{suite} {step}:\n{out}"
             );
         }
     }
     let (code, _, _) = tessera(&["demo", "--parties", "2", "--threshold", "3"]);
     assert_eq!(code, 2);
+}
+
+#[test]
+fn demo_json_reports_every_step() {
+    let (code, out, err) = tessera(&[
+        "--json",
+        "demo",
+        "--suite",
+        "taproot",
+        "--parties",
+        "3",
+        "--threshold",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let steps: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(steps.len(), 8, "{out}");
+    assert!(steps
+        .iter()
+        .all(|s| s["ok"] == true && s["suite"] == "taproot"));
+    // 3-of-3 cannot raise the threshold: the reshare lowers it to 2-of-3.
+    let reshare = steps.iter().find(|s| s["step"] == "reshare").unwrap();
+    assert!(
+        reshare["detail"].as_str().unwrap().contains("2-of-3"),
+        "{reshare}"
+    );
 }
