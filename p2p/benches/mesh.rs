@@ -25,7 +25,19 @@ use tessera_p2p::{
     Limits, NodeConfig, PeerId,
 };
 
-async fn devices<C: Ciphersuite>(n: usize, first_seed: u8) -> Vec<Arc<Device<C>>> {
+/// Devices and their serve loops; dropping it stops them all.
+struct Mesh<C: Ciphersuite> {
+    devices: Vec<Arc<Device<C>>>,
+    loops: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl<C: Ciphersuite> Drop for Mesh<C> {
+    fn drop(&mut self) {
+        self.loops.iter().for_each(|l| l.abort());
+    }
+}
+
+async fn devices<C: Ciphersuite>(n: usize, first_seed: u8) -> Mesh<C> {
     let limits = Limits {
         idle_timeout: Duration::from_secs(600),
         round_timeout: Duration::from_secs(120),
@@ -63,11 +75,17 @@ async fn devices<C: Ciphersuite>(n: usize, first_seed: u8) -> Vec<Arc<Device<C>>
         }
     }
     // Serve loops for everyone; the initiator of a session serves it itself.
-    for d in &out {
-        let d = d.clone();
-        tokio::spawn(async move { while d.serve_next().await.is_some() {} });
+    let loops = out
+        .iter()
+        .map(|d| {
+            let d = d.clone();
+            tokio::spawn(async move { while d.serve_next().await.is_some() {} })
+        })
+        .collect();
+    Mesh {
+        devices: out,
+        loops,
     }
-    out
 }
 
 fn peers<C: Ciphersuite>(devices: &[Arc<Device<C>>], which: &[usize]) -> Vec<PeerId> {
@@ -80,10 +98,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 async fn latency<C: Ciphersuite>() {
-    let devices = devices::<C>(5, 1).await;
-    let all = peers(&devices, &[0, 1, 2, 3, 4]);
+    let mesh = devices::<C>(5, 1).await;
+    let devices = &mesh.devices;
+    let all = peers(devices, &[0, 1, 2, 3, 4]);
     let share = devices[0].keygen(all, 3).await.unwrap();
-    let signers = peers(&devices, &[0, 2, 4]);
+    let signers = peers(devices, &[0, 2, 4]);
     let msg = b"latency";
     for _ in 0..20 {
         devices[0].sign(share.key_id(), signers.clone(), msg).await.unwrap();
@@ -106,7 +125,8 @@ async fn latency<C: Ciphersuite>() {
 async fn throughput<C: Ciphersuite>() {
     const SESSIONS: usize = 16;
     const TOTAL: usize = 1000;
-    let devices = devices::<C>(5, 2).await;
+    let mesh = devices::<C>(5, 2).await;
+    let devices = mesh.devices.clone();
     let all = peers(&devices, &[0, 1, 2, 3, 4]);
     let share = devices[0].keygen(all, 3).await.unwrap();
     // Every device knows the key by the same id once its serve loop stored it.
@@ -139,11 +159,12 @@ async fn throughput<C: Ciphersuite>() {
 
 async fn keygen100<C: Ciphersuite>() {
     let started = Instant::now();
-    let devices = devices::<C>(100, 3).await;
+    let mesh = devices::<C>(100, 3).await;
+    let devices = &mesh.devices;
     let connected = started.elapsed();
     let all: Vec<usize> = (0..100).collect();
     let t = Instant::now();
-    devices[0].keygen(peers(&devices, &all), 67).await.unwrap();
+    devices[0].keygen(peers(devices, &all), 67).await.unwrap();
     let keygen = t.elapsed();
     println!(
         "mesh/keygen/67-of-100/{:9} keygen {:6.2} s  (100 nodes, one process; start and paced dials before it: {:.2} s; total {:.2} s)",

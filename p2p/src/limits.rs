@@ -15,11 +15,13 @@ pub struct Limits {
     /// sessions.
     pub max_sessions: usize,
     /// Messages one peer may deliver into one session (every protocol sends at most one per
-    /// round and kind, and no protocol has more than a dozen rounds).
+    /// round and kind; keygen and its certification take 4 rounds, a reshare 9).
     pub max_messages_per_peer: usize,
     /// Messages held, across all sessions, for sessions a node accepted but has not yet seen
-    /// start; only round 1 is held.
+    /// start; only round 1 is held, for at most `proposal_ttl`.
     pub max_early: usize,
+    /// Bytes of such early messages held, across all sessions.
+    pub max_early_bytes: usize,
     /// Messages of a later protocol of the same session (for example the key certification
     /// that follows a DKG) held while the current protocol runs.
     pub max_held: usize,
@@ -45,10 +47,12 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_message: 1 << 20,
+            // The largest message tessera sends, a reshare deal at 1024 parties, is ~70 KiB.
+            max_message: 256 << 10,
             max_sessions: 256,
-            max_messages_per_peer: 64,
+            max_messages_per_peer: 32,
             max_early: 4096,
+            max_early_bytes: 16 << 20,
             max_held: 1024,
             proposals_per_minute: 600,
             proposal_ttl: Duration::from_secs(60),

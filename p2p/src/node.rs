@@ -189,6 +189,7 @@ impl Node {
             ended: (HashSet::new(), VecDeque::new()),
             early: HashMap::new(),
             early_count: 0,
+            early_bytes: 0,
             outbound: HashMap::new(),
             retrying: HashMap::new(),
             next_retry: 0,
@@ -400,8 +401,9 @@ struct Live {
     flushers: Vec<oneshot::Sender<()>>,
 }
 
-/// A message held for a session that has not started here yet: its sender and payload.
-type Early = (PeerId, Zeroizing<Vec<u8>>);
+/// A message held for a session that has not started here yet: its sender, payload, and when
+/// it came.
+type Early = (PeerId, Zeroizing<Vec<u8>>, Instant);
 
 /// Sessions ended on this node that it still answers "ended" for.
 const ENDED_MEMORY: usize = 4096;
@@ -425,6 +427,7 @@ struct Task {
     ended: (HashSet<SessionId>, VecDeque<SessionId>),
     early: HashMap<SessionId, Vec<Early>>,
     early_count: usize,
+    early_bytes: usize,
     outbound: HashMap<OutboundRequestId, Outbound>,
     retrying: HashMap<u64, Outbound>,
     next_retry: u64,
@@ -744,13 +747,10 @@ impl Task {
         let session = self.open(id, pending.proposal);
         if let Some(early) = self.early.remove(&id) {
             self.early_count -= early.len();
-            for (from, payload) in early {
+            self.early_bytes -= early.iter().map(|(_, p, _)| p.len()).sum::<usize>();
+            for (from, payload, _) in early {
                 self.deliver(id, from, payload);
             }
-        }
-        if self.pending.is_empty() {
-            self.early.clear();
-            self.early_count = 0;
         }
         if self.incoming.send(session).is_err() {
             return Response::Refused("node is stopping".into());
@@ -779,9 +779,17 @@ impl Task {
             .pending
             .values()
             .any(|p| p.proposal.party_of(&peer).is_some());
-        if member && header.round <= 1 && self.early_count < self.limits.max_early {
-            self.early.entry(id).or_default().push((peer, payload));
+        if member
+            && header.round <= 1
+            && self.early_count < self.limits.max_early
+            && self.early_bytes + payload.len() <= self.limits.max_early_bytes
+        {
             self.early_count += 1;
+            self.early_bytes += payload.len();
+            self.early
+                .entry(id)
+                .or_default()
+                .push((peer, payload, Instant::now()));
             return Response::Buffered;
         }
         if member {
@@ -934,15 +942,22 @@ impl Task {
         }
     }
 
-    /// Forgets proposals whose start never came, and their early messages.
+    /// Forgets proposals whose start never came, and early messages held as long.
     fn expire(&mut self, now: Instant) {
         let ttl = self.limits.proposal_ttl;
-        self.pending
-            .retain(|_, p| now.saturating_duration_since(p.since) < ttl);
-        if self.pending.is_empty() {
-            self.early.clear();
-            self.early_count = 0;
+        let fresh = |since: &Instant| now.saturating_duration_since(*since) < ttl;
+        self.pending.retain(|_, p| fresh(&p.since));
+        for held in self.early.values_mut() {
+            held.retain(|(_, _, since)| fresh(since));
         }
+        self.early.retain(|_, held| !held.is_empty());
+        self.early_count = self.early.values().map(Vec::len).sum();
+        self.early_bytes = self
+            .early
+            .values()
+            .flatten()
+            .map(|(_, p, _)| p.len())
+            .sum();
     }
 
     // ---- requests --------------------------------------------------------------------
