@@ -38,13 +38,22 @@ pub struct Args {
 
 type Rng64 = UnwrapErr<getrandom::SysRng>;
 
-/// One reported step.
-struct Step {
-    suite: Suite,
-    name: &'static str,
-    detail: String,
-    millis: f64,
-    ok: bool,
+/// Prints one step as soon as it is done (progress while the nodes work).
+fn report(out: &Output, suite: Suite, name: &str, ok: bool, detail: &str, started: Instant) {
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    out.line(
+        || {
+            format!(
+                "[{:9}] {:9} {:4} {:8.2} ms  {}",
+                suite.name(),
+                name,
+                if ok { "ok" } else { "FAIL" },
+                millis,
+                detail
+            )
+        },
+        || json!({ "suite": suite.name(), "step": name, "ok": ok, "ms": millis, "detail": detail }),
+    );
 }
 
 /// Most parties the demo runs (n + 1 nodes in one process).
@@ -80,32 +89,13 @@ pub fn run(args: &Args, out: &Output) -> u8 {
     };
     let mut all_ok = true;
     for suite in suites {
-        let steps = runtime.block_on(async {
+        all_ok &= runtime.block_on(async {
             match suite {
-                Suite::Ed25519 => story::<Ed25519>(t, n).await,
-                Suite::Secp256k1 => story::<Secp256k1>(t, n).await,
-                Suite::Taproot => story::<Taproot>(t, n).await,
+                Suite::Ed25519 => story::<Ed25519>(t, n, out).await,
+                Suite::Secp256k1 => story::<Secp256k1>(t, n, out).await,
+                Suite::Taproot => story::<Taproot>(t, n, out).await,
             }
         });
-        for s in steps {
-            all_ok &= s.ok;
-            out.line(
-                || {
-                    format!(
-                        "[{:9}] {:9} {:4} {:8.2} ms  {}",
-                        s.suite.name(),
-                        s.name,
-                        if s.ok { "ok" } else { "FAIL" },
-                        s.millis,
-                        s.detail
-                    )
-                },
-                || {
-                    json!({ "suite": s.suite.name(), "step": s.name, "ok": s.ok,
-                           "ms": s.millis, "detail": s.detail })
-                },
-            );
-        }
     }
     if all_ok {
         OK
@@ -153,16 +143,12 @@ async fn served<C: Ciphersuite>(
     Ok(out)
 }
 
-async fn story<C: Ciphersuite>(t: u16, n: u16) -> Vec<Step> {
-    let mut steps = Vec::new();
+/// The story for one suite; true if every step passed.
+async fn story<C: Ciphersuite>(t: u16, n: u16, out: &Output) -> bool {
+    let mut all_ok = true;
     let mut step = |name, ok: bool, detail: String, started: Instant| {
-        steps.push(Step {
-            suite: C::SUITE,
-            name,
-            detail,
-            millis: started.elapsed().as_secs_f64() * 1000.0,
-            ok,
-        });
+        report(out, C::SUITE, name, ok, &detail, started);
+        all_ok &= ok;
         ok
     };
     let mut rng: Rng64 = UnwrapErr(getrandom::SysRng);
@@ -184,7 +170,7 @@ async fn story<C: Ciphersuite>(t: u16, n: u16) -> Vec<Step> {
             Ok(d) => devices.push(Arc::new(d)),
             Err(e) => {
                 step("nodes", false, e.to_string(), started);
-                return steps;
+                return false;
             }
         }
     }
@@ -225,7 +211,7 @@ async fn story<C: Ciphersuite>(t: u16, n: u16) -> Vec<Step> {
         Ok(s) => s,
         Err(e) => {
             step("keygen", false, e.to_string(), started);
-            return steps;
+            return false;
         }
     };
     let others = served(&mut rx, usize::from(n) - 1).await;
@@ -248,7 +234,7 @@ async fn story<C: Ciphersuite>(t: u16, n: u16) -> Vec<Step> {
         ),
     };
     if !step("keygen", same, detail, started) {
-        return steps;
+        return false;
     }
 
     // Sign with t of the first committee (node 0 among them, as the initiator).
@@ -266,7 +252,7 @@ async fn story<C: Ciphersuite>(t: u16, n: u16) -> Vec<Step> {
     )
     .await
     else {
-        return steps;
+        return false;
     };
 
     // Reshare: the first t parties deal to parties 2..n and the new node, threshold t'.
@@ -296,7 +282,7 @@ async fn story<C: Ciphersuite>(t: u16, n: u16) -> Vec<Step> {
         ),
     };
     if !step("reshare", ok, detail, started) {
-        return steps;
+        return false;
     }
 
     // The new committee signs under the unchanged key (the new node initiates).
@@ -309,7 +295,7 @@ async fn story<C: Ciphersuite>(t: u16, n: u16) -> Vec<Step> {
                 "the new node holds no share".into(),
                 Instant::now(),
             );
-            return steps;
+            return false;
         }
     };
     let mut signers = vec![peers[usize::from(n)]];
@@ -326,7 +312,7 @@ async fn story<C: Ciphersuite>(t: u16, n: u16) -> Vec<Step> {
     )
     .await
     else {
-        return steps;
+        return false;
     };
     step(
         "same-key",
@@ -334,7 +320,7 @@ async fn story<C: Ciphersuite>(t: u16, n: u16) -> Vec<Step> {
         "both signatures verify under one public key".into(),
         Instant::now(),
     );
-    steps
+    all_ok
 }
 
 /// One signing session from `initiator` and the standard verification of its signature;

@@ -56,7 +56,8 @@ async fn devices<C: Ciphersuite>(n: usize, first_seed: u8) -> Mesh<C> {
     for a in &out {
         for b in &out {
             if a.node().peer_id() != b.node().peer_id() {
-                a.node().allow(b.node().peer_id(), b.node().addresses().to_vec());
+                a.node()
+                    .allow(b.node().peer_id(), b.node().addresses().to_vec());
             }
         }
     }
@@ -105,12 +106,18 @@ async fn latency<C: Ciphersuite>() {
     let signers = peers(devices, &[0, 2, 4]);
     let msg = b"latency";
     for _ in 0..20 {
-        devices[0].sign(share.key_id(), signers.clone(), msg).await.unwrap();
+        devices[0]
+            .sign(share.key_id(), signers.clone(), msg)
+            .await
+            .unwrap();
     }
     let mut times = Vec::with_capacity(300);
     for _ in 0..300 {
         let t = Instant::now();
-        devices[0].sign(share.key_id(), signers.clone(), msg).await.unwrap();
+        devices[0]
+            .sign(share.key_id(), signers.clone(), msg)
+            .await
+            .unwrap();
         times.push(t.elapsed());
     }
     times.sort();
@@ -180,7 +187,8 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let wants = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
+    let wants =
+        |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

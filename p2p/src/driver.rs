@@ -107,7 +107,7 @@ pub async fn run<P: Protocol>(
                 Ok(Some(Event::Message { from, payload })) => (from, payload),
                 Ok(Some(Event::Conflict(_))) => continue,
                 Ok(Some(Event::Undeliverable { to, reason })) => {
-                    session.abort(format!("party {to} unreachable"));
+                    session.abort(format!("party {to} unreachable: {reason}"));
                     return Err(RunError::Unreachable {
                         peer: peer_of(session, to),
                         reason,

@@ -19,7 +19,10 @@ use libp2p::{
     identity::Keypair,
     noise, ping,
     request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel},
-    swarm::{dial_opts::DialOpts, NetworkBehaviour, SwarmEvent},
+    swarm::{
+        dial_opts::{DialOpts, PeerCondition},
+        NetworkBehaviour, SwarmEvent,
+    },
     tcp, yamux, Multiaddr, PeerId, Swarm,
 };
 use tessera_core::{protocol::Header, PartyIndex, SessionId};
@@ -462,7 +465,7 @@ impl Task {
             Command::Connect { peer, reply } => {
                 if self.swarm.is_connected(&peer) {
                     let _ = reply.send(Ok(()));
-                } else if let Err(e) = self.swarm.dial(DialOpts::peer_id(peer).build()) {
+                } else if let Err(e) = self.dial(peer) {
                     let _ = reply.send(Err(NodeError::Dial {
                         peer,
                         reason: e.to_string(),
@@ -952,17 +955,32 @@ impl Task {
         }
         self.early.retain(|_, held| !held.is_empty());
         self.early_count = self.early.values().map(Vec::len).sum();
-        self.early_bytes = self
-            .early
-            .values()
-            .flatten()
-            .map(|(_, p, _)| p.len())
-            .sum();
+        self.early_bytes = self.early.values().flatten().map(|(_, p, _)| p.len()).sum();
     }
 
     // ---- requests --------------------------------------------------------------------
 
+    /// Dials `peer` from a fresh local port unless connected or dialing already.
+    ///
+    /// libp2p's default dial binds the listening port; two nodes dialing each other at once
+    /// then make one TCP connection by simultaneous open, both ends start noise as the
+    /// initiator and the handshake fails, again on every retry with the same backoff. A fresh
+    /// port gives two ordinary connections instead. Request-response's own dial for the same
+    /// peer is then refused by its dial condition, which it ignores.
+    fn dial(&mut self, peer: PeerId) -> Result<(), libp2p::swarm::DialError> {
+        self.swarm.dial(
+            DialOpts::peer_id(peer)
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .allocate_new_port()
+                .build(),
+        )
+    }
+
     fn dispatch(&mut self, out: Outbound) {
+        if !self.swarm.is_connected(&out.peer) {
+            // A failed dial fails the request below, which is then retried.
+            let _ = self.dial(out.peer);
+        }
         let id = self
             .swarm
             .behaviour_mut()
