@@ -15,12 +15,22 @@ use zeroize::Zeroizing;
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/tessera/mpc/1");
 
 /// A request as read from a stream.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub enum Frame {
     /// A frame within the limit. Point-to-point payloads carry secret shares: wiped on drop.
     Bytes(Zeroizing<Vec<u8>>),
     /// A frame announcing this many bytes, over the limit; its body was not read.
     Oversized(usize),
+}
+
+impl std::fmt::Debug for Frame {
+    // A frame may carry a secret share: print its size.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Frame::Bytes(b) => write!(f, "Frame({} bytes)", b.len()),
+            Frame::Oversized(n) => write!(f, "Oversized({n} bytes)"),
+        }
+    }
 }
 
 /// The request-response codec: requests and responses are frames of at most `max` bytes.

@@ -22,7 +22,9 @@ pub enum RunError<E: std::error::Error> {
     /// The protocol failed; its error names the culprits by party index.
     #[error("{0}")]
     Protocol(E),
-    /// No message came within the round deadline.
+    /// No message came within the round deadline. `missing` are the members this party heard
+    /// least from: an accusation on local observation only, never proof (in a reshare, a
+    /// party that only deals or only receives is silent in some rounds by design).
     #[error("no message within {secs} s in round {round}; not heard from: {}", peers(.missing))]
     Timeout {
         /// The last round this party heard from anyone.
@@ -93,6 +95,9 @@ pub async fn run<P: Protocol>(
     let kind = protocol.kind();
     let mut heard = vec![0u8; session.roster().len()];
     let mut queue: VecDeque<_> = session.take_held(kind).into();
+    // The deadline moves only when the protocol takes a message, so a peer sending
+    // conflicting repeats or other protocols' messages cannot keep a stalled session alive.
+    let mut deadline = tokio::time::Instant::now() + session.round_timeout();
     match protocol.start() {
         Ok(out) => out.iter().for_each(|o| session.send(o)),
         Err(e) => return Err(fail(&mut protocol, session, e).await),
@@ -100,8 +105,7 @@ pub async fn run<P: Protocol>(
     loop {
         let (from, payload) = match queue.pop_front() {
             Some(m) => m,
-            None => match tokio::time::timeout(session.round_timeout(), session.next_event()).await
-            {
+            None => match tokio::time::timeout_at(deadline, session.next_event()).await {
                 Err(_) => return Err(timeout(session, &heard)),
                 Ok(None) => return Err(RunError::NodeStopped),
                 Ok(Some(Event::Message { from, payload })) => (from, payload),
@@ -134,6 +138,7 @@ pub async fn run<P: Protocol>(
         if let Some(h) = heard.get_mut(usize::from(from)) {
             *h = (*h).max(header.round);
         }
+        deadline = tokio::time::Instant::now() + session.round_timeout();
         match protocol.receive(from, &payload) {
             Ok(Step::Continue(out)) => out.iter().for_each(|o| session.send(o)),
             Ok(Step::Done(out, output)) => {

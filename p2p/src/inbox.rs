@@ -6,14 +6,14 @@
 //! delivered: the protocol already holds the first one, and its echo check or signatures
 //! decide what the conflict proves.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 use tessera_core::{protocol::Header, PartyIndex};
 use zeroize::Zeroizing;
 
 /// Two different messages a peer sent for one (kind, round).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Conflict {
     /// The sender's party index.
     pub from: PartyIndex,
@@ -25,6 +25,17 @@ pub struct Conflict {
     pub second: Zeroizing<Vec<u8>>,
 }
 
+impl std::fmt::Debug for Conflict {
+    // The second message may be a point-to-point one carrying a secret share: print its size.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conflict")
+            .field("from", &self.from)
+            .field("header", &self.header)
+            .field("second_len", &self.second.len())
+            .finish()
+    }
+}
+
 /// What the inbox makes of a message.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Offer {
@@ -32,7 +43,9 @@ pub enum Offer {
     New,
     /// An identical repeat.
     Duplicate,
-    /// A different repeat: evidence, not delivered.
+    /// The first different repeat of a (kind, round): evidence, not delivered. Later ones
+    /// are reported as [`Offer::Duplicate`]: one is proof enough, and a peer cannot make the
+    /// node keep more.
     Conflict(Conflict),
     /// The sender is over its per-session bound.
     OverLimit,
@@ -42,6 +55,7 @@ pub enum Offer {
 #[derive(Debug, Default)]
 pub struct Inbox {
     taken: HashMap<(PartyIndex, u8, u8), [u8; 32]>,
+    conflicted: HashSet<(PartyIndex, u8, u8)>,
     per_sender: HashMap<PartyIndex, usize>,
 }
 
@@ -58,7 +72,7 @@ impl Inbox {
         let digest: [u8; 32] = Sha256::digest(payload).into();
         let key = (from, header.kind as u8, header.round);
         if let Some(first) = self.taken.get(&key) {
-            return if *first == digest {
+            return if *first == digest || !self.conflicted.insert(key) {
                 Offer::Duplicate
             } else {
                 Offer::Conflict(Conflict {
@@ -105,6 +119,8 @@ mod tests {
             (1, 1, &b"b"[..])
         );
         assert_eq!(c.first, <[u8; 32]>::from(Sha256::digest(b"a")));
+        // One conflict per (sender, kind, round) is kept; more are not.
+        assert_eq!(inbox.offer(1, &header(1), b"c", 2), Offer::Duplicate);
         // Another sender, same round: independent.
         assert_eq!(inbox.offer(2, &header(1), b"b", 2), Offer::New);
         assert_eq!(inbox.offer(1, &header(2), b"c", 2), Offer::New);

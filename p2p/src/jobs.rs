@@ -6,9 +6,19 @@
 //! a proposal (PeerIds) is the protocol's roster (identity keys), in the same order.
 //!
 //! Every protocol's session id is the session layer's, which binds every member's nonce.
-//! A device keeps each key as a [`KeyRecord`]: a keygen's share is stored only once the key's
-//! certificate is complete (design §3.1 step 4), a reshare's pending share is staged before
-//! the device confirms and activated only with the certificate (design §3.3 step 4).
+//!
+//! Shares are never dropped once this device has confirmed them (design §3.1 step 4,
+//! §3.3 step 4). A keygen's pending share is kept before the certification starts; it
+//! becomes the active share with the complete certificate, and if the certification fails it
+//! stays pending ([`Device::pending_keygens`]) until a relayed certificate activates it
+//! ([`Device::activate`]). A reshare's pending share is staged in the key's [`KeyRecord`]
+//! before the confirmation and activated only with the certificate; a failed reshare leaves it
+//! staged, blocking another reshare of that epoch, until the user abandons it
+//! ([`Device::abandon_reshare`]). Keeping them on disk is the keystore's job (the CLI); this
+//! module keeps them in memory.
+//!
+//! A member serves whatever its node's [`Policy`](crate::Policy) accepted: the policy is where
+//! a device approves a session (design §6).
 
 use std::{
     collections::BTreeSet,
@@ -23,7 +33,7 @@ use tessera_core::{
 use tessera_keygen::{
     certify::Certify,
     dkg::{Dkg, DkgParams},
-    KeyShare,
+    Certificate, KeyShare, PendingKeyShare,
 };
 use tessera_reshare::{Committed, Dealer, KeyRecord, ReshareParams, ReshareParty};
 use tessera_sign::{SignOutput, SignParty, SigningRequest};
@@ -74,6 +84,7 @@ pub struct Device<C: Ciphersuite> {
     node: Node,
     identity: Arc<Ed25519Identity>,
     keys: Mutex<Vec<Arc<Mutex<KeyRecord<C>>>>>,
+    pending_keygens: Mutex<Vec<PendingKeyShare<C>>>,
 }
 
 /// The identity key behind a PeerId (an Ed25519 one).
@@ -120,6 +131,7 @@ impl<C: Ciphersuite> Device<C> {
             node: Node::start(config).await?,
             identity: Arc::new(identity),
             keys: Mutex::new(Vec::new()),
+            pending_keygens: Mutex::new(Vec::new()),
         })
     }
 
@@ -143,6 +155,51 @@ impl<C: Ciphersuite> Device<C> {
                 .filter(|s| s.key_package().public().group_key() == group_key)
                 .cloned()
         })
+    }
+
+    /// Keygen shares confirmed by this device whose certificate it has not seen complete.
+    pub fn pending_keygens(&self) -> Vec<PendingKeyShare<C>> {
+        self.pending_keygens
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default()
+    }
+
+    /// Activates a pending keygen share with its certificate (relayed by another member).
+    pub fn activate(&self, certificate: &Certificate) -> Result<KeyShare<C>, JobError> {
+        let mut pending = self
+            .pending_keygens
+            .lock()
+            .map_err(|_| JobError::Key("pending shares poisoned".into()))?;
+        let (i, share) = pending
+            .iter()
+            .enumerate()
+            .find_map(|(i, p)| p.activate(certificate).ok().map(|s| (i, s)))
+            .ok_or_else(|| JobError::Key("no pending share matches the certificate".into()))?;
+        pending.remove(i);
+        drop(pending);
+        self.store(Arc::new(Mutex::new(KeyRecord::new(share.clone()))));
+        Ok(share)
+    }
+
+    /// Drops the reshare transition staged by `session`, on the user's word only: the old
+    /// epoch stays active, and another reshare of it can run.
+    pub fn abandon_reshare(&self, session: &[u8; 32]) -> bool {
+        let Ok(mut keys) = self.keys.lock() else {
+            return false;
+        };
+        let mut any = false;
+        for r in keys.iter() {
+            if let Ok(mut r) = r.lock() {
+                any |= r.abandon(session);
+            }
+        }
+        // A joining record with nothing staged holds nothing.
+        keys.retain(|r| {
+            r.lock()
+                .is_ok_and(|r| r.active().is_some() || r.pending().is_some())
+        });
+        any
     }
 
     /// How many keys this device holds.
@@ -342,13 +399,20 @@ impl<C: Ciphersuite> Device<C> {
             },
         )?;
         let pending = drive(dkg, session).await?;
-        let certificate = drive(Certify::new(&pending, *session.id()), session).await?;
-        let share = pending.activate(&certificate).map_err(|e| JobError::Run {
-            reason: e.to_string(),
-            blamed: Vec::new(),
-        })?;
-        self.store(Arc::new(Mutex::new(KeyRecord::new(share.clone()))));
-        Ok(Served::Keygen(share))
+        // Kept before the confirmation goes out, and not dropped if the certification fails.
+        if let Ok(mut p) = self.pending_keygens.lock() {
+            p.push(pending.clone());
+        }
+        let certificate = drive(Certify::new(&pending, *session.id()), session)
+            .await
+            .map_err(|e| match e {
+                JobError::Run { reason, blamed } => JobError::Run {
+                    reason: format!("{reason} (the confirmed share is kept pending)"),
+                    blamed,
+                },
+                other => other,
+            })?;
+        Ok(Served::Keygen(self.activate(&certificate)?))
     }
 
     async fn serve_sign(
@@ -440,7 +504,10 @@ impl<C: Ciphersuite> Device<C> {
             None => {
                 let key = C::deserialize_point(&params.group_key)
                     .map_err(|_| JobError::Params("group key does not decode"))?;
-                (Arc::new(Mutex::new(KeyRecord::joining(key))), true)
+                // Kept by the device from the start, so a share it stages is never lost.
+                let record = Arc::new(Mutex::new(KeyRecord::joining(key)));
+                self.store(record.clone());
+                (record, true)
             }
         };
         let persist = {
@@ -477,8 +544,13 @@ impl<C: Ciphersuite> Device<C> {
         let output = match result {
             Ok(o) => o,
             Err(e) => {
-                // Nothing activates without the certificate; the old epoch stays.
-                r.abandon(session.id());
+                // Nothing activates without the certificate and the old epoch stays. A share
+                // staged (and so confirmed) stays staged until the user abandons it.
+                let staged = r.pending().is_some();
+                drop(r);
+                if joined && !staged {
+                    self.forget(&record);
+                }
                 return Err(e);
             }
         };
@@ -486,10 +558,8 @@ impl<C: Ciphersuite> Device<C> {
             .commit(&output.transition)
             .map_err(|e| JobError::Key(e.to_string()))?;
         drop(r);
-        match committed {
-            Committed::Activated(_) if joined => self.store(record),
-            Committed::Retired => self.forget(&record),
-            Committed::Activated(_) => {}
+        if committed == Committed::Retired {
+            self.forget(&record);
         }
         Ok(Served::Reshare(committed))
     }

@@ -14,6 +14,8 @@ pub struct Limits {
     /// Sessions a node holds at once: accepted proposals waiting to start plus running
     /// sessions.
     pub max_sessions: usize,
+    /// Accepted proposals from one initiator waiting to start.
+    pub max_pending_per_peer: usize,
     /// Messages one peer may deliver into one session (every protocol sends at most one per
     /// round and kind; keygen and its certification take 4 rounds, a reshare 9).
     pub max_messages_per_peer: usize,
@@ -22,6 +24,8 @@ pub struct Limits {
     pub max_early: usize,
     /// Bytes of such early messages held, across all sessions.
     pub max_early_bytes: usize,
+    /// Early messages held from one peer.
+    pub max_early_per_peer: usize,
     /// Messages of a later protocol of the same session (for example the key certification
     /// that follows a DKG) held while the current protocol runs.
     pub max_held: usize,
@@ -40,7 +44,7 @@ pub struct Limits {
     pub first_backoff: Duration,
     /// A connection with no open stream closes after this.
     pub idle_timeout: Duration,
-    /// Concurrent streams per connection.
+    /// Concurrent streams per connection (each may hold one frame of up to `max_message`).
     pub max_streams: usize,
 }
 
@@ -50,10 +54,13 @@ impl Default for Limits {
             // The largest message tessera sends, a reshare deal at 1024 parties, is ~70 KiB.
             max_message: 256 << 10,
             max_sessions: 256,
+            max_pending_per_peer: 16,
             max_messages_per_peer: 32,
             max_early: 4096,
             max_early_bytes: 16 << 20,
-            max_held: 1024,
+            max_early_per_peer: 64,
+            // A keygen's certification at 1024 parties: 2 messages from each other party.
+            max_held: 4096,
             proposals_per_minute: 600,
             proposal_ttl: Duration::from_secs(60),
             round_timeout: Duration::from_secs(30),
@@ -61,7 +68,7 @@ impl Default for Limits {
             attempts: 6,
             first_backoff: Duration::from_millis(50),
             idle_timeout: Duration::from_secs(120),
-            max_streams: 1024,
+            max_streams: 64,
         }
     }
 }

@@ -189,10 +189,12 @@ impl Node {
             initiating: HashMap::new(),
             pending: HashMap::new(),
             live: HashMap::new(),
-            ended: (HashSet::new(), VecDeque::new()),
+            ended: Recent::default(),
+            accepted: Recent::default(),
             early: HashMap::new(),
             early_count: 0,
             early_bytes: 0,
+            early_from: HashMap::new(),
             outbound: HashMap::new(),
             retrying: HashMap::new(),
             next_retry: 0,
@@ -387,12 +389,38 @@ struct Initiating {
     reply: oneshot::Sender<Result<Session, ProposeError>>,
 }
 
-/// A proposal this node accepted, waiting for its start.
+/// A proposal this node accepted: waiting for its start, or started (kept until it expires
+/// so that a retried start is acknowledged again rather than refused).
 struct Pending {
     proposal: Arc<Proposal>,
     nonce: [u8; 32],
     initiator: PeerId,
     since: Instant,
+    started: Option<SessionId>,
+}
+
+/// The last ids of some kind, bounded: sessions ended here, proposals accepted here.
+#[derive(Default)]
+struct Recent {
+    set: HashSet<[u8; 32]>,
+    order: VecDeque<[u8; 32]>,
+}
+
+impl Recent {
+    fn contains(&self, id: &[u8; 32]) -> bool {
+        self.set.contains(id)
+    }
+
+    fn insert(&mut self, id: [u8; 32]) {
+        if self.set.insert(id) {
+            self.order.push_back(id);
+            if self.order.len() > RECENT_MEMORY {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
 }
 
 /// A running session.
@@ -408,8 +436,9 @@ struct Live {
 /// it came.
 type Early = (PeerId, Zeroizing<Vec<u8>>, Instant);
 
-/// Sessions ended on this node that it still answers "ended" for.
-const ENDED_MEMORY: usize = 4096;
+/// Ended sessions a node still answers "ended" for, and accepted proposals it refuses to
+/// accept again.
+const RECENT_MEMORY: usize = 4096;
 
 /// Dropped messages kept for [`Node::dropped`].
 const DROPPED_MEMORY: usize = 256;
@@ -427,10 +456,12 @@ struct Task {
     initiating: HashMap<[u8; 32], Initiating>,
     pending: HashMap<[u8; 32], Pending>,
     live: HashMap<SessionId, Live>,
-    ended: (HashSet<SessionId>, VecDeque<SessionId>),
+    ended: Recent,
+    accepted: Recent,
     early: HashMap<SessionId, Vec<Early>>,
     early_count: usize,
     early_bytes: usize,
+    early_from: HashMap<PeerId, usize>,
     outbound: HashMap<OutboundRequestId, Outbound>,
     retrying: HashMap<u64, Outbound>,
     next_retry: u64,
@@ -511,7 +542,12 @@ impl Task {
     }
 
     fn sessions_held(&self) -> usize {
-        self.initiating.len() + self.pending.len() + self.live.len()
+        let waiting = self
+            .pending
+            .values()
+            .filter(|p| p.started.is_none())
+            .count();
+        self.initiating.len() + waiting + self.live.len()
     }
 
     // ---- initiator -------------------------------------------------------------------
@@ -693,12 +729,29 @@ impl Task {
         {
             return Response::Refused("a roster member is not on this node's allow-list".into());
         }
+        let digest = proposal.digest();
+        if let Some(p) = self.pending.get(&digest) {
+            // A retry whose acceptance was lost gets the same answer.
+            return if p.initiator == peer && p.started.is_none() {
+                Response::Accepted(p.nonce)
+            } else {
+                Response::Refused("proposal already accepted".into())
+            };
+        }
+        if self.accepted.contains(&digest) {
+            self.drop_from(peer, "replayed proposal");
+            return Response::Refused("proposal already used".into());
+        }
+        let waiting = self
+            .pending
+            .values()
+            .filter(|p| p.initiator == peer && p.started.is_none())
+            .count();
+        if waiting >= self.limits.max_pending_per_peer {
+            return Response::Refused("too many pending proposals".into());
+        }
         if self.sessions_held() >= self.limits.max_sessions {
             return Response::Refused("busy".into());
-        }
-        let digest = proposal.digest();
-        if self.pending.contains_key(&digest) {
-            return Response::Refused("proposal already accepted".into());
         }
         if let Decision::Refuse(reason) = (self.policy)(&peer, &proposal) {
             return Response::Refused(reason);
@@ -707,6 +760,7 @@ impl Task {
         if getrandom::fill(&mut nonce).is_err() {
             return Response::Refused("no randomness".into());
         }
+        self.accepted.insert(digest);
         self.pending.insert(
             digest,
             Pending {
@@ -714,6 +768,7 @@ impl Task {
                 nonce,
                 initiator: peer,
                 since: Instant::now(),
+                started: None,
             },
         );
         Response::Accepted(nonce)
@@ -736,6 +791,12 @@ impl Task {
             return Response::Refused("the start does not carry the accepted nonces".into());
         }
         let id = session_id(&digest, &nonces);
+        match pending.started {
+            // A retry whose acknowledgement was lost.
+            Some(started) if started == id => return Response::Ack,
+            Some(_) => return Response::Refused("the proposal started another session".into()),
+            None => {}
+        }
         if self.seen.contains(&id) {
             self.drop_from(peer, "replayed session start");
             return Response::Refused("session already started".into());
@@ -744,16 +805,19 @@ impl Task {
             tracing::error!(error = %e, "cannot record a session id");
             return Response::Refused("cannot record the session".into());
         }
-        let Some(pending) = self.pending.remove(&digest) else {
+        let Some(pending) = self.pending.get_mut(&digest) else {
             return Response::Refused("no such accepted proposal".into());
         };
-        let session = self.open(id, pending.proposal);
-        if let Some(early) = self.early.remove(&id) {
-            self.early_count -= early.len();
-            self.early_bytes -= early.iter().map(|(_, p, _)| p.len()).sum::<usize>();
-            for (from, payload, _) in early {
-                self.deliver(id, from, payload);
+        pending.started = Some(id);
+        let proposal = pending.proposal.clone();
+        let session = self.open(id, proposal);
+        for (from, payload, _) in self.early.remove(&id).unwrap_or_default() {
+            self.early_count -= 1;
+            self.early_bytes -= payload.len();
+            if let Some(n) = self.early_from.get_mut(&from) {
+                *n = n.saturating_sub(1);
             }
+            self.deliver(id, from, payload);
         }
         if self.incoming.send(session).is_err() {
             return Response::Refused("node is stopping".into());
@@ -773,7 +837,7 @@ impl Task {
         if self.live.contains_key(&id) {
             return self.deliver(id, peer, payload);
         }
-        if self.ended.0.contains(&id) {
+        if self.ended.contains(&id) {
             return Response::Ended;
         }
         // Early: a session this node accepted may start here after a faster member's first
@@ -781,14 +845,17 @@ impl Task {
         let member = self
             .pending
             .values()
-            .any(|p| p.proposal.party_of(&peer).is_some());
+            .any(|p| p.started.is_none() && p.proposal.party_of(&peer).is_some());
+        let from_peer = self.early_from.get(&peer).copied().unwrap_or(0);
         if member
             && header.round <= 1
+            && from_peer < self.limits.max_early_per_peer
             && self.early_count < self.limits.max_early
             && self.early_bytes + payload.len() <= self.limits.max_early_bytes
         {
             self.early_count += 1;
             self.early_bytes += payload.len();
+            *self.early_from.entry(peer).or_default() += 1;
             self.early
                 .entry(id)
                 .or_default()
@@ -933,15 +1000,7 @@ impl Task {
             for f in live.flushers.drain(..) {
                 let _ = f.send(());
             }
-            let (set, order) = &mut self.ended;
-            if set.insert(session) {
-                order.push_back(session);
-                if order.len() > ENDED_MEMORY {
-                    if let Some(old) = order.pop_front() {
-                        set.remove(&old);
-                    }
-                }
-            }
+            self.ended.insert(session);
         }
     }
 
@@ -955,6 +1014,10 @@ impl Task {
         }
         self.early.retain(|_, held| !held.is_empty());
         self.early_count = self.early.values().map(Vec::len).sum();
+        self.early_from.clear();
+        for (peer, _, _) in self.early.values().flatten() {
+            *self.early_from.entry(*peer).or_default() += 1;
+        }
         self.early_bytes = self.early.values().flatten().map(|(_, p, _)| p.len()).sum();
     }
 

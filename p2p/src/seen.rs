@@ -91,8 +91,16 @@ impl SeenSessions for FileSeen {
             .append(true)
             .open(&self.path)?;
         let line: String = id.iter().map(|b| format!("{b:02x}")).collect();
-        f.write_all(format!("{line}\n").as_bytes())?;
-        f.sync_all()?;
+        let before = f.metadata()?.len();
+        if let Err(e) = f
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| f.sync_all())
+        {
+            // Leave no fragment in the middle of the file (a full disk, say): a later id
+            // appended to it would make the file unreadable.
+            let _ = f.set_len(before);
+            return Err(e);
+        }
         self.ids.insert(id);
         Ok(())
     }

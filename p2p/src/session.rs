@@ -16,7 +16,6 @@ use zeroize::Zeroizing;
 use crate::{inbox::Conflict, node::Command, proposal::Proposal};
 
 /// What the node tells a session.
-#[derive(Debug)]
 pub(crate) enum Event {
     /// A new message from an authenticated roster member.
     Message {

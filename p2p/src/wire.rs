@@ -26,7 +26,7 @@ pub enum WireError {
 const MAX_REASON: usize = 256;
 
 /// A request: the first frame of a stream.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub enum Request {
     /// A proposal from its initiator (the nonce is inside the proposal).
     Propose(Vec<u8>),
@@ -68,6 +68,18 @@ pub enum Response {
     Ended,
     /// The request is malformed or over a limit.
     Rejected(String),
+}
+
+impl std::fmt::Debug for Request {
+    // A message may carry a secret share: print sizes, not bytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Propose(p) => write!(f, "Propose({} bytes)", p.len()),
+            Request::Start { nonces, .. } => write!(f, "Start({} nonces)", nonces.len()),
+            Request::Message(p) => write!(f, "Message({} bytes)", p.len()),
+            Request::Abort { reason, .. } => write!(f, "Abort({reason:?})"),
+        }
+    }
 }
 
 impl Request {

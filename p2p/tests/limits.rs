@@ -245,13 +245,30 @@ async fn repeats_are_duplicates_or_evidence_and_messages_per_peer_are_bounded() 
         digest: p.digest(),
         nonces: vec![p.nonce, theirs],
     };
+    // A retried proposal (its answer lost) gets the same nonce.
+    assert_eq!(
+        ask(&mut raw, &node, &Request::Propose(p.encode()))
+            .await
+            .unwrap(),
+        Response::Accepted(theirs)
+    );
     assert_eq!(ask(&mut raw, &node, &start).await.unwrap(), Response::Ack);
-    // A replayed start is refused: the session id is spent.
+    // A repeated start is acknowledged again but starts nothing new; a repeated proposal
+    // is refused once started.
+    assert_eq!(ask(&mut raw, &node, &start).await.unwrap(), Response::Ack);
     assert!(matches!(
-        ask(&mut raw, &node, &start).await.unwrap(),
+        ask(&mut raw, &node, &Request::Propose(p.encode()))
+            .await
+            .unwrap(),
         Response::Refused(_)
     ));
     let mut session = node.next_session().await.unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), node.next_session())
+            .await
+            .is_err(),
+        "one session, however often it is started"
+    );
     let id = *session.id();
     assert_eq!(id, tessera_p2p::session_id(&p.digest(), &[p.nonce, theirs]));
     let runner = tokio::spawn(async move {
