@@ -173,6 +173,21 @@ pub trait Protocol {
     fn parting(&mut self) -> Vec<Outgoing> {
         Vec::new()
     }
+    /// The parties whose messages this party still needs for its current round, if it can
+    /// tell (empty: it cannot, for example while it settles an echo mismatch). A driver names
+    /// them when a round deadline passes (design §4).
+    fn waiting_for(&self) -> Vec<PartyIndex> {
+        Vec::new()
+    }
+}
+
+/// The indices whose slot in `slots` is still empty.
+pub fn missing<T>(slots: &[Option<T>]) -> Vec<PartyIndex> {
+    // Slots are indexed by roster position, and rosters have at most 65535 entries.
+    (0..slots.len())
+        .filter(|&i| slots[i].is_none())
+        .map(|i| i as PartyIndex)
+        .collect()
 }
 
 /// How strong the case against a culprit is (design §3).

@@ -187,4 +187,8 @@ impl Protocol for Certify {
         }
         result
     }
+
+    fn waiting_for(&self) -> Vec<PartyIndex> {
+        tessera_core::protocol::missing(&self.signatures)
+    }
 }

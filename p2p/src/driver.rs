@@ -106,7 +106,7 @@ pub async fn run<P: Protocol>(
         let (from, payload) = match queue.pop_front() {
             Some(m) => m,
             None => match tokio::time::timeout_at(deadline, session.next_event()).await {
-                Err(_) => return Err(timeout(session, &heard)),
+                Err(_) => return Err(timeout(session, &heard, protocol.waiting_for())),
                 Ok(None) => return Err(RunError::NodeStopped),
                 Ok(Some(Event::Message { from, payload })) => (from, payload),
                 Ok(Some(Event::Conflict(_))) => continue,
@@ -170,28 +170,31 @@ async fn fail<P: Protocol>(
     RunError::Protocol(e)
 }
 
-/// The deadline passed: name the members behind the furthest round heard.
-fn timeout<E: std::error::Error>(session: &Session, heard: &[u8]) -> RunError<E> {
+/// The deadline passed: name the members the protocol is waiting for or, if it cannot tell,
+/// those behind the furthest round heard (everyone else if all are level).
+fn timeout<E: std::error::Error>(
+    session: &Session,
+    heard: &[u8],
+    waiting: Vec<PartyIndex>,
+) -> RunError<E> {
     let me = usize::from(session.me());
     let top = heard.iter().copied().max().unwrap_or(0);
-    let behind: Vec<PeerId> = heard
-        .iter()
-        .enumerate()
-        .filter(|(i, r)| *i != me && **r < top)
-        .filter_map(|(i, _)| session.roster().get(i).copied())
-        .collect();
-    // Everyone is at the same round: any of them may owe the next one.
-    let missing = if behind.is_empty() {
+    let others = |keep: &dyn Fn(usize) -> bool| -> Vec<PeerId> {
         session
             .roster()
             .iter()
             .enumerate()
-            .filter(|(i, _)| *i != me)
+            .filter(|(i, _)| *i != me && keep(*i))
             .map(|(_, p)| *p)
             .collect()
-    } else {
-        behind
     };
+    let mut missing = others(&|i| waiting.iter().any(|w| usize::from(*w) == i));
+    if missing.is_empty() {
+        missing = others(&|i| heard.get(i).is_some_and(|r| *r < top));
+    }
+    if missing.is_empty() {
+        missing = others(&|_| true);
+    }
     session.abort(format!(
         "no message within the round deadline (round {top})"
     ));

@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 use common::*;
 use tessera_core::Ed25519;
 use tessera_p2p::{
-    jobs::{identities, Device, JobError},
+    jobs::{identities, Device, JobError, Served},
     Decision, NodeConfig, ProposeError,
 };
 
@@ -205,4 +205,47 @@ async fn a_keygen_share_confirmed_before_a_failed_certification_is_kept_pending(
             "but the confirmed share is kept"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_dealer_is_named_and_the_old_epoch_still_signs() {
+    let devices = cluster::<Ed25519>(5, quick_limits()).await;
+    let all: Vec<_> = devices.iter().collect();
+    // Device 1 serves the keygen, then stays silent; device 4 joins at the reshare.
+    let mut served = serve(&devices[2..], 2);
+    let keygen_1 = {
+        let d = devices[1].clone();
+        tokio::spawn(async move { d.serve_next().await })
+    };
+    let share = devices[0].keygen(peers(&all[..4]), 2).await.unwrap();
+    assert!(matches!(
+        keygen_1.await.unwrap(),
+        Some(Ok(Served::Keygen(_)))
+    ));
+    reports(&mut served, 2).await;
+
+    let silent = devices[1].node().peer_id();
+    let err = devices[0]
+        .reshare(share.key_id(), &peers(&all[..2]), &peers(&all[2..]), 2)
+        .await
+        .unwrap_err();
+    let JobError::Run { blamed, reason } = err else {
+        panic!("expected a run error, got {err}")
+    };
+    // Only the dealer is owed anything in round 1: the joiners are not named.
+    assert_eq!(blamed, vec![silent], "{reason}");
+    for (i, r) in reports(&mut served, 3).await {
+        let Err(JobError::Run { blamed, .. }) = r else {
+            panic!("device {i} should have aborted")
+        };
+        assert!(
+            blamed.is_empty() || blamed == vec![silent],
+            "device {i}: {blamed:?}"
+        );
+    }
+    // Epoch 0 is intact: devices 0 and 2 still sign with it.
+    let out = devices[0]
+        .sign(share.key_id(), peers(&[all[0], all[2]]), b"still here")
+        .await;
+    assert!(out.is_ok(), "{:?}", out.err());
 }

@@ -1017,6 +1017,23 @@ impl<C: Ciphersuite> Protocol for ReshareParty<C> {
         std::mem::take(&mut self.parting)
     }
 
+    fn waiting_for(&self) -> Vec<PartyIndex> {
+        // Deals and shares are kept by dealer position; name the dealers' devices.
+        let dealers = |positions: Vec<PartyIndex>| -> Vec<PartyIndex> {
+            positions
+                .into_iter()
+                .filter_map(|k| self.layout.dealer_device.get(usize::from(k)).copied())
+                .collect()
+        };
+        match self.stage {
+            Stage::Deal => dealers(tessera_core::protocol::missing(&self.deals)),
+            Stage::Shares => dealers(tessera_core::protocol::missing(&self.shares)),
+            Stage::Confirm => tessera_core::protocol::missing(&self.confirmations),
+            // Relays and the test signature: the driver falls back to what it saw.
+            Stage::Evidence | Stage::Test | Stage::Over => Vec::new(),
+        }
+    }
+
     fn receive(
         &mut self,
         from: PartyIndex,

@@ -673,6 +673,15 @@ impl<C: Ciphersuite> Protocol for SignParty<C> {
         mem::take(&mut self.parting)
     }
 
+    fn waiting_for(&self) -> Vec<PartyIndex> {
+        let round1 = tessera_core::protocol::missing(&self.round1);
+        if round1.is_empty() {
+            tessera_core::protocol::missing(&self.round2)
+        } else {
+            round1
+        }
+    }
+
     fn receive(
         &mut self,
         from: PartyIndex,

@@ -474,6 +474,15 @@ impl<C: Ciphersuite> Protocol for Dkg<C> {
         std::mem::take(&mut self.parting)
     }
 
+    fn waiting_for(&self) -> Vec<PartyIndex> {
+        match self.stage {
+            Stage::Round1 => tessera_core::protocol::missing(&self.round1),
+            Stage::Round2 => tessera_core::protocol::missing(&self.round2),
+            // Who owes copies depends on the mismatch; the driver falls back to what it saw.
+            Stage::Evidence | Stage::Over => Vec::new(),
+        }
+    }
+
     fn receive(
         &mut self,
         from: PartyIndex,
