@@ -1,6 +1,6 @@
 //! Keygen, signing and resharing over the mesh (feature `jobs`): how a device proposes each
 //! session, what it puts in the proposal's parameters, and how every member builds its party
-//! from an accepted proposal and runs it with the one [`run`] driver.
+//! from an accepted proposal and runs it with the one [`run`](crate::run) driver.
 //!
 //! A device's PeerId and its protocol identity key are the same Ed25519 key, so the roster of
 //! a proposal (PeerIds) is the protocol's roster (identity keys), in the same order.

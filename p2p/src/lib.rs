@@ -10,6 +10,37 @@
 //! A message's sender is always the PeerId noise authenticated on its connection, mapped to
 //! its index in the accepted roster; nothing in a payload can claim another sender.
 //!
+//! ## A session, step by step
+//!
+//! 1. The initiator sends its [`Proposal`] (a [`Draft`] and its nonce) to every other roster
+//!    member. Each member checks the roster (itself and the initiator in it, every member on
+//!    its allow-list), its bounds and rate limit, then asks the caller's [`Policy`]; it
+//!    answers with a fresh nonce or a refusal.
+//! 2. With every nonce, the initiator computes the session id ([`session_id`]), records it in
+//!    its [`SeenSessions`] store, and sends the start (proposal digest and all nonces). A
+//!    member checks that its own and the initiator's nonces are there, records the id (a
+//!    start naming a recorded id is refused), and hands the [`Session`] to its application
+//!    ([`Node::next_session`]).
+//! 3. Each party runs its protocol with [`run`]. Messages are point to point (broadcast is a
+//!    send to all, and the protocols check echoes); every one is acknowledged and retried
+//!    with exponential backoff until acknowledged or given up on, which aborts the session.
+//! 4. A party that fails tells every member why ([`Request::Abort`]); each then stops with
+//!    [`RunError::Aborted`]. A round deadline ([`Limits::round_timeout`]) aborts naming the
+//!    peers the protocol was waiting for.
+//!
+//! ## Buffering, and where it differs from "one round ahead"
+//!
+//! Before a session starts on a node (a faster member's round-1 message can arrive before
+//! the start), only round-1 messages from members of a proposal the node accepted are held,
+//! bounded per peer, in count and in bytes, and for at most [`Limits::proposal_ttl`]. Once
+//! the session runs, every message of it is handed to the protocol, which keeps future
+//! rounds itself: a window of "one round ahead of what this party has sent" would drop
+//! legitimate messages in a reshare, where a joining device sends nothing in rounds 1 and 2
+//! and a retiring dealer nothing in rounds 7 to 9. The bound is instead one message per
+//! (sender, kind, round), at most [`Limits::max_messages_per_peer`] per sender and session;
+//! an identical repeat is a duplicate, the first different one is kept as evidence
+//! ([`Session::conflicts`]), later ones are dropped.
+//!
 //! The [`jobs`] module (feature `jobs`) builds keygen, signing and resharing sessions on top.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
