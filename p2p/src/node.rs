@@ -9,7 +9,10 @@
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
-    sync::Arc,
+    sync::{
+        atomic::{AtomicU8, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -35,7 +38,7 @@ use crate::{
     policy::{Decision, Policy, RateLimit},
     proposal::{session_id, Draft, Proposal},
     seen::{MemorySeen, SeenSessions},
-    session::{hex, Event, Session},
+    session::{hex, Event, Session, EXPIRED, UNCLAIMED},
     wire::{Request, Response},
     Limits,
 };
@@ -246,8 +249,16 @@ impl Node {
     }
 
     /// The next session another member started with this node, or None once the node stops.
+    /// A session left here longer than [`Limits::proposal_ttl`] is aborted by the node and
+    /// skipped.
     pub async fn next_session(&self) -> Option<Session> {
-        self.incoming.lock().await.recv().await
+        let mut incoming = self.incoming.lock().await;
+        loop {
+            let session = incoming.recv().await?;
+            if session.claim() {
+                return Some(session);
+            }
+        }
     }
 
     /// The last messages this node dropped (malformed, oversized, over a limit), newest last.
@@ -425,6 +436,9 @@ impl Recent {
 
 /// A running session.
 struct Live {
+    /// Whether the application took the session up (see [`Session::claim`]).
+    claim: Arc<AtomicU8>,
+    opened: Instant,
     proposal: Arc<Proposal>,
     inbox: Inbox,
     events: mpsc::UnboundedSender<Event>,
@@ -660,6 +674,8 @@ impl Task {
         }
         let proposal = init.proposal;
         let session = self.open(id, proposal.clone());
+        // The initiator's application has it the moment `propose` returns.
+        session.claim();
         let request = Request::Start { digest, nonces }.encode();
         for (i, peer) in proposal.draft.roster.iter().enumerate() {
             if *peer != self.me {
@@ -684,9 +700,12 @@ impl Task {
         let (events, events_rx) = mpsc::unbounded_channel();
         // The proposal was checked to contain this node.
         let me = proposal.party_of(&self.me).unwrap_or_default();
+        let claim = Arc::new(AtomicU8::new(UNCLAIMED));
         self.live.insert(
             id,
             Live {
+                claim: claim.clone(),
+                opened: Instant::now(),
                 proposal: proposal.clone(),
                 inbox: Inbox::default(),
                 events,
@@ -701,6 +720,7 @@ impl Task {
             events_rx,
             self.commands.clone(),
             &self.limits,
+            claim,
         )
     }
 
@@ -1004,10 +1024,25 @@ impl Task {
         }
     }
 
-    /// Forgets proposals whose start never came, and early messages held as long.
+    /// Forgets proposals whose start never came and early messages held as long, and aborts
+    /// sessions the application has not taken up in that time.
     fn expire(&mut self, now: Instant) {
         let ttl = self.limits.proposal_ttl;
         let fresh = |since: &Instant| now.saturating_duration_since(*since) < ttl;
+        let stale: Vec<SessionId> = self
+            .live
+            .iter()
+            .filter(|(_, l)| !fresh(&l.opened))
+            .filter(|(_, l)| {
+                l.claim
+                    .compare_exchange(UNCLAIMED, EXPIRED, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stale {
+            self.abort(id, "the session was not taken up in time".into());
+        }
         self.pending.retain(|_, p| fresh(&p.since));
         for held in self.early.values_mut() {
             held.retain(|(_, _, since)| fresh(since));

@@ -3,7 +3,13 @@
 //! [`Node::next_session`](crate::Node::next_session)), which the [driver](crate::run) runs
 //! protocols over.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        atomic::{AtomicU8, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use libp2p::PeerId;
 use tessera_core::{
@@ -43,7 +49,14 @@ pub struct Session {
     conflicts: Vec<Conflict>,
     round_timeout: Duration,
     max_held: usize,
+    claim: Arc<AtomicU8>,
 }
+
+/// [`Session::claim`] states: handed out or waiting in the node's queue, taken by the
+/// application, or aborted by the node because nobody took it.
+pub(crate) const UNCLAIMED: u8 = 0;
+const CLAIMED: u8 = 1;
+pub(crate) const EXPIRED: u8 = 2;
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -63,6 +76,7 @@ impl Session {
         events: mpsc::UnboundedReceiver<Event>,
         commands: mpsc::UnboundedSender<Command>,
         limits: &crate::Limits,
+        claim: Arc<AtomicU8>,
     ) -> Self {
         Self {
             id,
@@ -74,7 +88,16 @@ impl Session {
             conflicts: Vec::new(),
             round_timeout: limits.round_timeout,
             max_held: limits.max_held,
+            claim,
         }
+    }
+
+    /// Takes the session up for the application; false if the node already aborted it
+    /// because it waited too long.
+    pub(crate) fn claim(&self) -> bool {
+        self.claim
+            .compare_exchange(UNCLAIMED, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     /// The session id: every protocol of the session is built with it.

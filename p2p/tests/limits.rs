@@ -336,3 +336,46 @@ async fn repeats_are_duplicates_or_evidence_and_messages_per_peer_are_bounded() 
     let r = ask(&mut raw, &node, &message(id, 4, b"m")).await.unwrap();
     assert!(matches!(r, Response::Rejected(_)), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_nobody_takes_up_is_aborted_and_frees_its_slot() {
+    let node = node(Limits {
+        proposal_ttl: Duration::from_secs(1),
+        max_sessions: 1,
+        ..Limits::default()
+    })
+    .await;
+    let mut raw = raw_for(&node, 2);
+    let p = proposal(&raw, &node, 1);
+    let Response::Accepted(theirs) = ask(&mut raw, &node, &Request::Propose(p.encode()))
+        .await
+        .unwrap()
+    else {
+        panic!("accepted")
+    };
+    let start = Request::Start {
+        digest: p.digest(),
+        nonces: vec![p.nonce, theirs],
+    };
+    assert_eq!(ask(&mut raw, &node, &start).await.unwrap(), Response::Ack);
+    let id = tessera_p2p::session_id(&p.digest(), &[p.nonce, theirs]);
+    // The one slot is taken: another proposal is refused.
+    let second = Request::Propose(proposal(&raw, &node, 2).encode());
+    let busy = ask(&mut raw, &node, &second).await.unwrap();
+    assert_eq!(busy, Response::Refused("busy".into()));
+    // Nobody calls `next_session`; after the time-to-live the node aborts the session.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let r = ask(&mut raw, &node, &message(id, 1, b"late"))
+        .await
+        .unwrap();
+    assert_eq!(r, Response::Ended);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), node.next_session())
+            .await
+            .is_err(),
+        "the aborted session is not handed out"
+    );
+    let third = Request::Propose(proposal(&raw, &node, 3).encode());
+    let again = ask(&mut raw, &node, &third).await.unwrap();
+    assert!(matches!(again, Response::Accepted(_)), "{again:?}");
+}
