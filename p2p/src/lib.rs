@@ -32,7 +32,10 @@
 //!
 //! Before a session starts on a node (a faster member's round-1 message can arrive before
 //! the start), only round-1 messages from members of a proposal the node accepted are held,
-//! bounded per peer, in count and in bytes, and for at most [`Limits::proposal_ttl`]. Once
+//! bounded per peer, in count and in bytes, and for at most [`Limits::proposal_ttl`]; a
+//! later round, or one over the bounds, is answered [`Response::Later`] and the sender
+//! retries it with backoff (in a reshare the dealers' round-2 shares can overtake a joining
+//! device's start, since it sends nothing before them). Once
 //! the session runs, every message of it is handed to the protocol, which keeps future
 //! rounds itself: a window of "one round ahead of what this party has sent" would drop
 //! legitimate messages in a reshare, where a joining device sends nothing in rounds 1 and 2

@@ -883,8 +883,10 @@ impl Task {
             return Response::Buffered;
         }
         if member {
-            self.drop_from(peer, "early message over the buffer bound");
-            return Response::Rejected("early message not buffered".into());
+            // A later round (a joining device of a reshare sends nothing in rounds 1 and 2,
+            // so the dealers' shares can overtake its start) or a full buffer: the sender
+            // retries with backoff, and the start will have come.
+            return Response::Later;
         }
         Response::UnknownSession
     }
@@ -1088,9 +1090,13 @@ impl Task {
     }
 
     fn failed(&mut self, id: OutboundRequestId, error: String) {
-        let Some(mut out) = self.outbound.remove(&id) else {
-            return;
-        };
+        if let Some(out) = self.outbound.remove(&id) {
+            self.retry(out, error);
+        }
+    }
+
+    /// Sends `out` again after a backoff, or, after the last attempt, gives up on it.
+    fn retry(&mut self, mut out: Outbound, error: String) {
         let alive = match out.purpose {
             Purpose::Propose { digest } => self.initiating.contains_key(&digest),
             Purpose::Start { session, .. } | Purpose::Message { session, .. } => {
@@ -1114,7 +1120,7 @@ impl Task {
             });
             return;
         }
-        let reason = format!("unreachable after {} attempts: {error}", out.attempt);
+        let reason = format!("undelivered after {} attempts: {error}", out.attempt);
         match out.purpose {
             Purpose::Propose { digest } => self.proposal_failed(digest, out.peer, reason),
             Purpose::Start { session, to } | Purpose::Message { session, to } => {
@@ -1155,6 +1161,7 @@ impl Task {
                 Response::Ack | Response::Duplicate | Response::Buffered | Response::Ended => {
                     self.settled(session)
                 }
+                Response::Later => self.retry(out, "the session has not started there".into()),
                 Response::UnknownSession => self.undeliverable(
                     session,
                     to,

@@ -66,6 +66,9 @@ pub enum Response {
     UnknownSession,
     /// The recipient has finished or aborted the session.
     Ended,
+    /// The recipient accepted the session but has not seen it start, and holds only round 1
+    /// until then: send again later.
+    Later,
     /// The request is malformed or over a limit.
     Rejected(String),
 }
@@ -161,6 +164,7 @@ impl Response {
                 w.u8(8);
                 w.raw(truncate(why).as_bytes());
             }
+            Response::Later => w.u8(9),
         }
         w.finish()
     }
@@ -177,6 +181,7 @@ impl Response {
             6 => Response::UnknownSession,
             7 => Response::Ended,
             8 => Response::Rejected(reason(r.rest())?),
+            9 => Response::Later,
             _ => return Err(WireError::Invalid("unknown response type")),
         };
         r.end()?;
@@ -323,6 +328,7 @@ mod tests {
             Response::UnknownSession,
             Response::Ended,
             Response::Rejected("too big".into()),
+            Response::Later,
         ];
         for r in responses {
             assert_eq!(Response::decode(&r.encode()).unwrap(), r);
