@@ -35,7 +35,7 @@ use tessera_keygen::{
     dkg::{Dkg, DkgParams},
     Certificate, KeyShare, PendingKeyShare,
 };
-use tessera_reshare::{Committed, Dealer, KeyRecord, ReshareParams, ReshareParty};
+use tessera_reshare::{Committed, Dealer, KeyRecord, ReshareParams, ReshareParty, Transition};
 use tessera_sign::{SignOutput, SignParty, SigningRequest};
 
 use crate::{
@@ -86,6 +86,10 @@ pub struct Device<C: Ciphersuite> {
     keys: Mutex<Vec<Arc<Mutex<KeyRecord<C>>>>>,
     pending_keygens: Mutex<Vec<PendingKeyShare<C>>>,
 }
+
+/// Keygen shares kept pending (confirmed, certificate not seen) before a device refuses new
+/// keygens: each is a share the committee may depend on, so none is ever dropped to make room.
+const MAX_PENDING_KEYGENS: usize = 16;
 
 /// The identity key behind a PeerId (an Ed25519 one).
 pub fn identity_of(peer: &PeerId) -> Option<IdentityKey> {
@@ -182,23 +186,63 @@ impl<C: Ciphersuite> Device<C> {
         Ok(share)
     }
 
+    /// The sessions of reshares whose new share this device staged (and confirmed) but has
+    /// not activated: each waits for its certificate ([`Device::commit_reshare`]) or for the
+    /// user to abandon it ([`Device::abandon_reshare`]).
+    pub fn staged_reshares(&self) -> Vec<[u8; 32]> {
+        let Ok(keys) = self.keys.lock() else {
+            return Vec::new();
+        };
+        keys.iter()
+            .filter_map(|r| r.lock().ok().and_then(|r| r.pending().map(|(s, _)| *s)))
+            .collect()
+    }
+
+    /// Applies a reshare's certified transition that reached this device another way (a
+    /// relay, after its own session failed): activates the staged share it certifies, or, on
+    /// a device that only dealt, erases the old share (design §3.3 step 4).
+    pub fn commit_reshare(&self, transition: &Transition) -> Result<Committed, JobError> {
+        let records: Vec<_> = self
+            .keys
+            .lock()
+            .map_err(|_| JobError::Key("keys poisoned".into()))?
+            .clone();
+        for record in records {
+            let committed = record
+                .lock()
+                .map_err(|_| JobError::Key("record poisoned".into()))?
+                .commit(transition);
+            if let Ok(c) = committed {
+                if c == Committed::Retired {
+                    self.forget(&record);
+                }
+                return Ok(c);
+            }
+        }
+        Err(JobError::Key(
+            "no share of this device is certified or retired by the transition".into(),
+        ))
+    }
+
     /// Drops the reshare transition staged by `session`, on the user's word only: the old
     /// epoch stays active, and another reshare of it can run.
     pub fn abandon_reshare(&self, session: &[u8; 32]) -> bool {
         let Ok(mut keys) = self.keys.lock() else {
             return false;
         };
-        let mut any = false;
+        let (mut any, mut emptied) = (false, Vec::new());
         for r in keys.iter() {
-            if let Ok(mut r) = r.lock() {
-                any |= r.abandon(session);
+            if let Ok(mut g) = r.lock() {
+                if g.abandon(session) {
+                    any = true;
+                    if g.active().is_none() {
+                        emptied.push(r.clone());
+                    }
+                }
             }
         }
-        // A joining record with nothing staged holds nothing.
-        keys.retain(|r| {
-            r.lock()
-                .is_ok_and(|r| r.active().is_some() || r.pending().is_some())
-        });
+        // A joining record whose only content was this transition holds nothing now.
+        keys.retain(|r| !emptied.iter().any(|e| Arc::ptr_eq(e, r)));
         any
     }
 
@@ -215,6 +259,26 @@ impl<C: Ciphersuite> Device<C> {
                     .is_ok_and(|r| r.active().is_some_and(|s| s.key_id() == key_id))
             })
             .cloned()
+    }
+
+    /// A record of the key `group_key` with no active share (a device joining it).
+    fn record_of_group(&self, group_key: &C::Point) -> Option<Arc<Mutex<KeyRecord<C>>>> {
+        let keys = self.keys.lock().ok()?;
+        keys.iter()
+            .find(|r| {
+                r.lock()
+                    .is_ok_and(|r| r.active().is_none() && r.group_key() == group_key)
+            })
+            .cloned()
+    }
+
+    /// Stores `record` unless the device has it already.
+    fn keep(&self, record: &Arc<Mutex<KeyRecord<C>>>) {
+        if let Ok(mut keys) = self.keys.lock() {
+            if !keys.iter().any(|r| Arc::ptr_eq(r, record)) {
+                keys.push(record.clone());
+            }
+        }
     }
 
     fn store(&self, record: Arc<Mutex<KeyRecord<C>>>) {
@@ -387,6 +451,12 @@ impl<C: Ciphersuite> Device<C> {
     ) -> Result<Served<C>, JobError> {
         let threshold = r.u16().map_err(|_| JobError::Params("truncated"))?;
         r.end().map_err(|_| JobError::Params("trailing bytes"))?;
+        if self.pending_keygens().len() >= MAX_PENDING_KEYGENS {
+            return Err(JobError::Key(
+                "too many keygens wait for their certificate; activate or resolve them first"
+                    .into(),
+            ));
+        }
         let params = DkgParams {
             session: *session.id(),
             threshold,
@@ -497,18 +567,22 @@ impl<C: Ciphersuite> Device<C> {
         let me = self.identity.identity();
         let dealer = params.dealers.iter().any(|d| d.identity == me);
         // An old member keeps one record of the key whether it deals or only receives, so
-        // activating e+1 erases its epoch-e share; a new device starts a joining record.
+        // activating e+1 erases its epoch-e share. A new device reuses its record of the key
+        // if it has one (so a second concurrent reshare cannot stage beside the first), or
+        // starts a joining record, kept from the start so a share it stages is never lost.
+        let group_key = C::deserialize_point(&params.group_key)
+            .map_err(|_| JobError::Params("group key does not decode"))?;
         let (record, joined) = match self.record(&draft.key_id) {
             Some(record) => (record, false),
             None if dealer => return Err(JobError::Key("no active share of this key".into())),
-            None => {
-                let key = C::deserialize_point(&params.group_key)
-                    .map_err(|_| JobError::Params("group key does not decode"))?;
-                // Kept by the device from the start, so a share it stages is never lost.
-                let record = Arc::new(Mutex::new(KeyRecord::joining(key)));
-                self.store(record.clone());
-                (record, true)
-            }
+            None => match self.record_of_group(&group_key) {
+                Some(record) => (record, false),
+                None => {
+                    let record = Arc::new(Mutex::new(KeyRecord::joining(group_key)));
+                    self.store(record.clone());
+                    (record, true)
+                }
+            },
         };
         let persist = {
             let record = record.clone();
@@ -558,8 +632,10 @@ impl<C: Ciphersuite> Device<C> {
             .commit(&output.transition)
             .map_err(|e| JobError::Key(e.to_string()))?;
         drop(r);
-        if committed == Committed::Retired {
-            self.forget(&record);
+        match committed {
+            Committed::Retired => self.forget(&record),
+            // Kept even if the user abandoned another reshare meanwhile.
+            Committed::Activated(_) => self.keep(&record),
         }
         Ok(Served::Reshare(committed))
     }

@@ -142,7 +142,7 @@ pub struct Node {
     peer_id: PeerId,
     addresses: Vec<Multiaddr>,
     commands: mpsc::UnboundedSender<Command>,
-    incoming: Mutex<mpsc::UnboundedReceiver<Session>>,
+    incoming: Mutex<mpsc::Receiver<Session>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -178,7 +178,8 @@ impl Node {
             }
         }
         let (commands, commands_rx) = mpsc::unbounded_channel();
-        let (incoming_tx, incoming) = mpsc::unbounded_channel();
+        // Sessions waiting for the application: at most as many as the node holds.
+        let (incoming_tx, incoming) = mpsc::channel(config.limits.max_sessions.max(1));
         let task = Task {
             swarm,
             me: peer_id,
@@ -381,7 +382,12 @@ fn build_swarm(config: &NodeConfig) -> Result<Swarm<Behaviour>, NodeError> {
 struct Outbound {
     peer: PeerId,
     request: Zeroizing<Vec<u8>>,
+    /// Failed attempts (transport failures).
     attempt: u32,
+    /// "Later" answers so far, and until when they are retried (a round deadline from the
+    /// first one).
+    laters: u32,
+    later_until: Option<Instant>,
     purpose: Purpose,
 }
 
@@ -465,7 +471,7 @@ struct Task {
     seen: Box<dyn SeenSessions>,
     rate: RateLimit,
     commands: mpsc::UnboundedSender<Command>,
-    incoming: mpsc::UnboundedSender<Session>,
+    incoming: mpsc::Sender<Session>,
     allowed: HashSet<PeerId>,
     initiating: HashMap<[u8; 32], Initiating>,
     pending: HashMap<[u8; 32], Pending>,
@@ -535,7 +541,10 @@ impl Task {
             Command::Close { session } => self.end(session),
             Command::Retry(key) => {
                 if let Some(out) = self.retrying.remove(&key) {
-                    self.dispatch(out);
+                    // Nothing goes out for a session that ended while the retry waited.
+                    if self.wanted(&out.purpose) {
+                        self.dispatch(out);
+                    }
                 }
             }
             Command::Dropped { reply } => {
@@ -610,6 +619,8 @@ impl Task {
                 peer,
                 request: request.clone(),
                 attempt: 0,
+                laters: 0,
+                later_until: None,
                 purpose: Purpose::Propose { digest },
             });
         }
@@ -684,6 +695,8 @@ impl Task {
                     peer: *peer,
                     request: request.clone(),
                     attempt: 0,
+                    laters: 0,
+                    later_until: None,
                     // Rosters hold at most MAX_ROSTER (1024) parties.
                     purpose: Purpose::Start {
                         session: id,
@@ -821,6 +834,10 @@ impl Task {
             self.drop_from(peer, "replayed session start");
             return Response::Refused("session already started".into());
         }
+        if self.incoming.capacity() == 0 {
+            // Sessions the application has not taken up fill the queue.
+            return Response::Refused("busy".into());
+        }
         if let Err(e) = self.seen.insert(id) {
             tracing::error!(error = %e, "cannot record a session id");
             return Response::Refused("cannot record the session".into());
@@ -839,7 +856,8 @@ impl Task {
             }
             self.deliver(id, from, payload);
         }
-        if self.incoming.send(session).is_err() {
+        // Cannot fail for lack of room: this task is the only sender and checked capacity.
+        if self.incoming.try_send(session).is_err() {
             return Response::Refused("node is stopping".into());
         }
         Response::Ack
@@ -957,6 +975,8 @@ impl Task {
             peer,
             request,
             attempt: 0,
+            laters: 0,
+            later_until: None,
             purpose: Purpose::Message { session, to },
         });
     }
@@ -1009,6 +1029,8 @@ impl Task {
                 peer,
                 request: request.clone(),
                 attempt: 0,
+                laters: 0,
+                later_until: None,
                 purpose: Purpose::Abort,
             });
         }
@@ -1097,30 +1119,64 @@ impl Task {
 
     /// Sends `out` again after a backoff, or, after the last attempt, gives up on it.
     fn retry(&mut self, mut out: Outbound, error: String) {
-        let alive = match out.purpose {
-            Purpose::Propose { digest } => self.initiating.contains_key(&digest),
-            Purpose::Start { session, .. } | Purpose::Message { session, .. } => {
-                self.live.contains_key(&session)
-            }
-            Purpose::Abort => true,
-        };
-        if !alive {
+        if !self.wanted(&out.purpose) {
             return;
         }
         out.attempt += 1;
         if out.attempt < self.limits.attempts {
             let backoff = self.limits.first_backoff * 2u32.saturating_pow(out.attempt - 1);
-            let key = self.next_retry;
-            self.next_retry += 1;
-            self.retrying.insert(key, out);
-            let commands = self.commands.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(backoff).await;
-                let _ = commands.send(Command::Retry(key));
-            });
+            self.schedule(out, backoff);
             return;
         }
         let reason = format!("undelivered after {} attempts: {error}", out.attempt);
+        self.give_up(out, reason);
+    }
+
+    /// The recipient has not seen the session start: send again, backing off up to a second,
+    /// for at most a round deadline from its first "later".
+    fn later(&mut self, mut out: Outbound) {
+        if !self.wanted(&out.purpose) {
+            return;
+        }
+        let now = Instant::now();
+        let until = *out
+            .later_until
+            .get_or_insert(now + self.limits.round_timeout);
+        if now >= until {
+            self.give_up(out, "the session never started there".into());
+            return;
+        }
+        let backoff = (self.limits.first_backoff * 2u32.saturating_pow(out.laters))
+            .min(Duration::from_secs(1));
+        out.laters = out.laters.saturating_add(1);
+        self.schedule(out, backoff);
+    }
+
+    /// Whether a request is still wanted: its proposal or session is alive here.
+    fn wanted(&self, purpose: &Purpose) -> bool {
+        match purpose {
+            Purpose::Propose { digest } => self.initiating.contains_key(digest),
+            Purpose::Start { session, .. } | Purpose::Message { session, .. } => {
+                self.live.contains_key(session)
+            }
+            Purpose::Abort => true,
+        }
+    }
+
+    /// Sends `out` again after `delay`.
+    fn schedule(&mut self, out: Outbound, delay: Duration) {
+        let key = self.next_retry;
+        self.next_retry += 1;
+        self.retrying.insert(key, out);
+        let commands = self.commands.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = commands.send(Command::Retry(key));
+        });
+    }
+
+    /// Reports a request that will not be delivered.
+    fn give_up(&mut self, out: Outbound, reason: String) {
         match out.purpose {
             Purpose::Propose { digest } => self.proposal_failed(digest, out.peer, reason),
             Purpose::Start { session, to } | Purpose::Message { session, to } => {
@@ -1161,7 +1217,7 @@ impl Task {
                 Response::Ack | Response::Duplicate | Response::Buffered | Response::Ended => {
                     self.settled(session)
                 }
-                Response::Later => self.retry(out, "the session has not started there".into()),
+                Response::Later => self.later(out),
                 Response::UnknownSession => self.undeliverable(
                     session,
                     to,

@@ -56,6 +56,11 @@ impl<C: Ciphersuite> KeyRecord<C> {
         }
     }
 
+    /// The group key of the record.
+    pub fn group_key(&self) -> &C::Point {
+        &self.group_key
+    }
+
     /// The active share, if any.
     pub fn active(&self) -> Option<&KeyShare<C>> {
         self.active.as_ref()
