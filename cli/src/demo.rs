@@ -264,10 +264,10 @@ async fn story<C: Ciphersuite>(t: u16, n: u16, out: &Output) -> bool {
         .reshare(share.key_id(), &dealers, &new_committee, t2)
         .await;
     let others = served(&mut rx, new_committee.len()).await;
-    let ok = matches!(reshared, Ok(Committed::Retired))
+    let ok = matches!(reshared, Ok((Committed::Retired, _)))
         && others.as_ref().is_ok_and(|v| {
             v.iter()
-                .all(|(_, s)| matches!(s, Served::Reshare(Committed::Activated(1))))
+                .all(|(_, s)| matches!(s, Served::Reshare(Committed::Activated(1), _)))
         });
     let detail = match (&reshared, &others) {
         (Err(e), _) => e.to_string(),

@@ -75,8 +75,9 @@ pub enum Served<C: Ciphersuite> {
     Keygen(KeyShare<C>),
     /// A signature.
     Sign(SignOutput<C>),
-    /// A reshare committed: the new epoch is active here, or this device retired.
-    Reshare(Committed),
+    /// A reshare committed: the new epoch is active here, or this device retired; and the
+    /// certified transition, to relay to devices that did not finish ([`Device::commit_reshare`]).
+    Reshare(Committed, Transition),
 }
 
 /// A device: its node, its identity, and its keys of suite `C`.
@@ -367,7 +368,7 @@ impl<C: Ciphersuite> Device<C> {
         dealers: &[PeerId],
         new_roster: &[PeerId],
         new_threshold: u16,
-    ) -> Result<Committed, JobError> {
+    ) -> Result<(Committed, Transition), JobError> {
         let share = self
             .share(key_id)
             .ok_or_else(|| JobError::Key("no active share of this key".into()))?;
@@ -407,7 +408,7 @@ impl<C: Ciphersuite> Device<C> {
         };
         let session = self.node.propose(draft).await?;
         match self.serve(session).await? {
-            Served::Reshare(c) => Ok(c),
+            Served::Reshare(c, t) => Ok((c, t)),
             _ => Err(JobError::Params("not a reshare")),
         }
     }
@@ -637,7 +638,7 @@ impl<C: Ciphersuite> Device<C> {
             // Kept even if the user abandoned another reshare meanwhile.
             Committed::Activated(_) => self.keep(&record),
         }
-        Ok(Served::Reshare(committed))
+        Ok(Served::Reshare(committed, output.transition))
     }
 }
 

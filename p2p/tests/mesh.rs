@@ -46,14 +46,14 @@ where
     // Reshare: dealers 0, 1, 2 move the key to devices 1, 2, 3 and the new device 5, t' = 3.
     // Device 3 holds an old share but is not a dealer; device 4 is left out.
     let new_committee = peers(&[all[1], all[2], all[3], all[5]]);
-    let committed = devices[0]
+    let (committed, transition) = devices[0]
         .reshare(share.key_id(), &peers(&all[..3]), &new_committee, 3)
         .await
         .unwrap();
     assert_eq!(committed, Committed::Retired);
     for (i, r) in reports(&mut served, 4).await {
         assert!(
-            matches!(r, Ok(Served::Reshare(Committed::Activated(1)))),
+            matches!(r, Ok(Served::Reshare(Committed::Activated(1), _))),
             "device {i} did not activate epoch 1"
         );
     }
@@ -84,12 +84,21 @@ where
         assert!(matches!(r, Ok(Served::Sign(_))), "new signer {i}");
     }
 
-    // Device 4 still holds epoch 0 (resharing is not revocation), but epoch 1's devices
-    // refuse to sign with epoch 0.
+    // Device 4 took no part and still holds epoch 0 (resharing is not revocation), but
+    // epoch 1's devices refuse to sign with epoch 0.
     let stale = devices[3]
         .sign(share.key_id(), peers(&[all[3], all[4], all[2]]), message)
         .await;
     assert!(stale.is_err(), "epoch 0 is superseded on device 3");
+    assert!(devices[4].share(share.key_id()).is_some());
+    // The certificate relayed to device 4 makes it erase epoch 0 (design §3.3 step 4); a
+    // device already on epoch 1 has nothing to apply it to.
+    assert_eq!(
+        devices[4].commit_reshare(&transition).unwrap(),
+        Committed::Retired
+    );
+    assert_eq!(devices[4].key_count(), 0);
+    assert!(devices[1].commit_reshare(&transition).is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
