@@ -52,6 +52,22 @@ fn proposal(raw: &RawPeer, node: &Node, tag: u8) -> Proposal {
     }
 }
 
+/// The raw peer proposes session `tag` to the node and returns the start request that would
+/// start it (not sent) and the session id it names.
+async fn accepted(raw: &mut RawPeer, node: &Node, tag: u8) -> (Request, SessionId) {
+    let p = proposal(raw, node, tag);
+    let Response::Accepted(theirs) = ask(raw, node, &Request::Propose(p.encode())).await.unwrap()
+    else {
+        panic!("the node accepts")
+    };
+    let id = tessera_p2p::session_id(&p.digest(), &[p.nonce, theirs]);
+    let start = Request::Start {
+        digest: p.digest(),
+        nonces: vec![p.nonce, theirs],
+    };
+    (start, id)
+}
+
 fn message(session: SessionId, round: u8, body: &[u8]) -> Request {
     let mut payload = Header {
         kind: Kind::Sign,
@@ -311,20 +327,9 @@ async fn repeats_are_duplicates_or_evidence_and_messages_per_peer_are_bounded() 
     assert!(conflicts[0].second.ends_with(b"second"));
     drop(session);
     // Over the per-session bound (the session has ended here by now, so use a fresh one).
-    let p = proposal(&raw, &node, 2);
-    let Response::Accepted(theirs) = ask(&mut raw, &node, &Request::Propose(p.encode()))
-        .await
-        .unwrap()
-    else {
-        panic!("accepted")
-    };
-    let start = Request::Start {
-        digest: p.digest(),
-        nonces: vec![p.nonce, theirs],
-    };
+    let (start, id) = accepted(&mut raw, &node, 2).await;
     assert_eq!(ask(&mut raw, &node, &start).await.unwrap(), Response::Ack);
     let _session = node.next_session().await.unwrap();
-    let id = tessera_p2p::session_id(&p.digest(), &[p.nonce, theirs]);
     for round in 1..=3 {
         let r = ask(&mut raw, &node, &message(id, round, b"m"))
             .await
@@ -344,19 +349,8 @@ async fn a_session_nobody_takes_up_is_aborted_and_frees_its_slot() {
     })
     .await;
     let mut raw = raw_for(&node, 2);
-    let p = proposal(&raw, &node, 1);
-    let Response::Accepted(theirs) = ask(&mut raw, &node, &Request::Propose(p.encode()))
-        .await
-        .unwrap()
-    else {
-        panic!("accepted")
-    };
-    let start = Request::Start {
-        digest: p.digest(),
-        nonces: vec![p.nonce, theirs],
-    };
+    let (start, id) = accepted(&mut raw, &node, 1).await;
     assert_eq!(ask(&mut raw, &node, &start).await.unwrap(), Response::Ack);
-    let id = tessera_p2p::session_id(&p.digest(), &[p.nonce, theirs]);
     // The one slot is taken: another proposal is refused.
     let second = Request::Propose(proposal(&raw, &node, 2).encode());
     let busy = ask(&mut raw, &node, &second).await.unwrap();
