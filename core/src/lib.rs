@@ -30,6 +30,7 @@ pub mod lagrange;
 pub mod polynomial;
 pub mod protocol;
 pub mod secret;
+pub mod share_message;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod suite;

@@ -28,6 +28,7 @@ use std::{collections::BTreeSet, sync::Arc};
 
 use ff::Field as _;
 use rand_chacha::{rand_core::SeedableRng as _, ChaCha20Rng};
+use tessera_core::share_message;
 use tessera_core::{
     echo,
     feldman::{self, Commitment},
@@ -400,7 +401,7 @@ impl<C: Ciphersuite> ReshareParty<C> {
                 Fault::Malformed("a share to a device outside the new committee"),
             ));
         }
-        let s = shares::decode::<C>(payload, body)
+        let s = share_message::decode::<C>(&shares::TAGS, payload, body)
             .map_err(|e| self.accuse(from, Fault::Encoding(e)))?;
         match &self.shares[k] {
             Some(old) if old.digest == s.digest => Ok(()),
@@ -458,7 +459,7 @@ impl<C: Ciphersuite> ReshareParty<C> {
             key_id,
             epoch,
         });
-        let echo = shares::echo_hash(&self.session, &self.deal_payloads());
+        let echo = share_message::echo_hash(&shares::TAGS, &self.session, &self.deal_payloads());
         self.echo = Some(echo);
         let Some(polynomial) = self.polynomial.take() else {
             return Ok(Vec::new());
@@ -473,7 +474,7 @@ impl<C: Ciphersuite> ReshareParty<C> {
             .map(|(j, id)| Outgoing {
                 to: Recipient::One(j),
                 // Moved out of its zeroizing buffer into a message that wipes itself on drop.
-                payload: std::mem::take(&mut *shares::build(
+                payload: std::mem::take(&mut *share_message::build(
                     &header,
                     &polynomial.evaluate(id),
                     &echo,

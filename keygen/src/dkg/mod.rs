@@ -33,6 +33,7 @@ use tessera_core::{
 use crate::{error::KeygenError, keyshare::PendingKeyShare};
 use round1::Round1;
 use round2::Round2;
+use tessera_core::share_message;
 
 /// What every party of one DKG must agree on before it starts (the session proposal).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,7 +228,7 @@ impl<C: Ciphersuite> Dkg<C> {
         payload: &[u8],
         body: &[u8],
     ) -> Result<(), KeygenError> {
-        let msg = round2::decode::<C>(payload, body)
+        let msg = share_message::decode::<C>(&round2::TAGS, payload, body)
             .map_err(|e| self.accuse(from, Fault::Encoding(e)))?;
         match &self.round2[usize::from(from)] {
             Some(old) if old.digest == msg.digest => Ok(()),
@@ -263,7 +264,7 @@ impl<C: Ciphersuite> Dkg<C> {
                 .collect();
             return Err(KeygenError::Misbehaviour(culprits));
         }
-        let echo = round2::echo_hash(&self.session, &self.round1_payloads());
+        let echo = share_message::echo_hash(&round2::TAGS, &self.session, &self.round1_payloads());
         self.echo = Some(echo);
         let polynomial = self.polynomial.take().ok_or(KeygenError::Finished)?;
         let header = header(&self.session, 2);
@@ -272,7 +273,7 @@ impl<C: Ciphersuite> Dkg<C> {
             .map(|j| Outgoing {
                 to: Recipient::One(j),
                 // Moved out of its zeroizing buffer into a message that wipes itself on drop.
-                payload: std::mem::take(&mut *round2::build(
+                payload: std::mem::take(&mut *share_message::build(
                     &header,
                     &polynomial.evaluate(round1::identifier(j)),
                     &echo,
