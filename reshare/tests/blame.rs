@@ -2,6 +2,7 @@
 //! each culprit is named individually with the strength of the evidence, the errors are
 //! typed, and nothing panics. Epoch e stays active everywhere.
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
@@ -16,17 +17,6 @@ use tessera_core::{
 };
 use tessera_keygen::dkg::round1::signed_part;
 use tessera_reshare::{ReshareError, ReshareParams, ReshareParty, DEAL_PURPOSE};
-
-macro_rules! all_suites {
-    ($($name:ident => $body:ident;)*) => {$(
-        #[test]
-        fn $name() {
-            $body::<Ed25519>();
-            $body::<Secp256k1>();
-            $body::<Taproot>();
-        }
-    )*};
-}
 
 all_suites! {
     wrong_constant_term_is_named_individually => wrong_constant_term;

@@ -4,6 +4,7 @@
 //! concurrent reshares from one epoch cannot both complete; epoch e is refused once e+1 is
 //! active.
 
+#[macro_use]
 mod common;
 
 use common::*;
@@ -13,17 +14,6 @@ use tessera_core::{
     Ciphersuite, Ed25519, Secp256k1, Taproot,
 };
 use tessera_reshare::{Committed, EpochError, ReshareError};
-
-macro_rules! all_suites {
-    ($($name:ident => $body:ident;)*) => {$(
-        #[test]
-        fn $name() {
-            $body::<Ed25519>();
-            $body::<Secp256k1>();
-            $body::<Taproot>();
-        }
-    )*};
-}
 
 all_suites! {
     abort_before_certificate_keeps_epoch => abort_before_certificate;

@@ -3,21 +3,11 @@
 //! five reshares. After each: every t'-subset of the new committee signs under the unchanged
 //! group key, t'-1 cannot, and shares of different epochs never sign together.
 
+#[macro_use]
 mod common;
 
 use common::*;
 use tessera_core::{Ciphersuite, Ed25519, Secp256k1, Taproot};
-
-macro_rules! all_suites {
-    ($($name:ident => $body:ident;)*) => {$(
-        #[test]
-        fn $name() {
-            $body::<Ed25519>();
-            $body::<Secp256k1>();
-            $body::<Taproot>();
-        }
-    )*};
-}
 
 all_suites! {
     refresh_2_of_3 => refresh;

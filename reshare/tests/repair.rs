@@ -1,6 +1,7 @@
 //! Share repair (design §3.4) for every suite: a lost share comes back from t helpers, equal
 //! to the original, nobody else's share changes, and a wrong contribution fails the check.
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
@@ -12,17 +13,6 @@ use tessera_core::{
     Ciphersuite, Ed25519, Identifier, KeyPackage, Secp256k1, SecretScalar, Taproot,
 };
 use tessera_reshare::repair::{combine, recover, split, RepairError};
-
-macro_rules! all_suites {
-    ($($name:ident => $body:ident;)*) => {$(
-        #[test]
-        fn $name() {
-            $body::<Ed25519>();
-            $body::<Secp256k1>();
-            $body::<Taproot>();
-        }
-    )*};
-}
 
 all_suites! {
     lost_share_is_recovered_from_t_helpers => recovered;

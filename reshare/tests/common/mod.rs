@@ -20,6 +20,19 @@ use tessera_keygen::{
 use tessera_reshare::{Dealer, KeyRecord, Persist, ReshareParams, ReshareParty, Transition};
 use tessera_sign::{SignParty, SigningRequest};
 
+/// One `#[test]` per `name => body` pair, running `body` for every suite. (The suite types
+/// must be in scope where it is used.)
+macro_rules! all_suites {
+    ($($name:ident => $body:ident;)*) => {$(
+        #[test]
+        fn $name() {
+            $body::<Ed25519>();
+            $body::<Secp256k1>();
+            $body::<Taproot>();
+        }
+    )*};
+}
+
 /// A device: its identity and its record of the key.
 pub struct Device<C: Ciphersuite> {
     pub identity: Arc<Ed25519Identity>,
