@@ -586,13 +586,7 @@ impl Task {
             let _ = reply.send(Err(ProposeError::Invalid(e)));
             return;
         }
-        let others: Vec<PeerId> = proposal
-            .draft
-            .roster
-            .iter()
-            .filter(|p| **p != self.me)
-            .copied()
-            .collect();
+        let others = proposal.others(&self.me);
         if others.iter().any(|p| !self.allowed.contains(p)) {
             let _ = reply.send(Err(ProposeError::Invalid(
                 "a roster member is not on this node's allow-list",
@@ -1016,15 +1010,7 @@ impl Task {
             reason: reason.clone(),
         }
         .encode();
-        let peers: Vec<PeerId> = live
-            .proposal
-            .draft
-            .roster
-            .iter()
-            .filter(|p| **p != self.me)
-            .copied()
-            .collect();
-        for peer in peers {
+        for peer in live.proposal.others(&self.me) {
             self.dispatch(Outbound {
                 peer,
                 request: request.clone(),

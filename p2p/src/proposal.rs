@@ -108,6 +108,16 @@ impl Proposal {
             .map(|i| i as u16)
     }
 
+    /// The roster without `me`.
+    pub fn others(&self, me: &PeerId) -> Vec<PeerId> {
+        self.draft
+            .roster
+            .iter()
+            .filter(|p| *p != me)
+            .copied()
+            .collect()
+    }
+
     /// Checks the roster: 2 to [`MAX_ROSTER`] distinct peers, `initiator` and `me` among them.
     pub fn check(&self, initiator: &PeerId, me: &PeerId) -> Result<(), &'static str> {
         let roster = &self.draft.roster;

@@ -13,7 +13,7 @@ use tessera_core::{
     feldman::Commitment, protocol::Header, Ciphersuite, EncodingError, Evidence, Fault,
     IdentityKey, IdentitySigner, PartyIndex,
 };
-use tessera_keygen::dkg::round1::signed_part;
+use tessera_keygen::dkg::round1::{signed_part, signed_under};
 
 /// The purpose string of a deal's identity signature.
 pub const PURPOSE: &str = "reshare/deal";
@@ -84,13 +84,7 @@ pub(crate) fn signature_valid(
     from: PartyIndex,
     key: &IdentityKey,
 ) -> bool {
-    match payload.len().checked_sub(64) {
-        Some(split) => {
-            let (unsigned, sig) = payload.split_at(split);
-            key.verify(PURPOSE, &signed_part(context, from, unsigned), sig)
-        }
-        None => false,
-    }
+    signed_under(PURPOSE, payload, context, from, key)
 }
 
 /// Decodes a deal whose header the caller checked. The signature is checked first: once it

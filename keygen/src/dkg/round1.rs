@@ -126,10 +126,22 @@ pub(crate) fn signature_valid(
     from: PartyIndex,
     key: &IdentityKey,
 ) -> bool {
+    signed_under(PURPOSE, payload, context, from, key)
+}
+
+/// Checks the identity signature, under `purpose`, that ends a signed broadcast from `from`
+/// (a DKG round-1 message, or a reshare's deal, which is signed the same way).
+pub fn signed_under(
+    purpose: &str,
+    payload: &[u8],
+    context: &[u8; 32],
+    from: PartyIndex,
+    key: &IdentityKey,
+) -> bool {
     match payload.len().checked_sub(64) {
         Some(split) => {
             let (unsigned, sig) = payload.split_at(split);
-            key.verify(PURPOSE, &signed_part(context, from, unsigned), sig)
+            key.verify(purpose, &signed_part(context, from, unsigned), sig)
         }
         None => false,
     }
