@@ -2,7 +2,13 @@
 
 use group::Group as _;
 
-use crate::{error::Error, identifier::Identifier, secret::SecretScalar, suite::Ciphersuite};
+use crate::{
+    error::Error,
+    identifier::Identifier,
+    protocol::{Culprit, Evidence, Fault, PartyIndex},
+    secret::SecretScalar,
+    suite::Ciphersuite,
+};
 
 /// Public commitments `(a_0·G, …, a_{t-1}·G)` to a sharing polynomial.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,21 +79,27 @@ impl<C: Ciphersuite> Commitment<C> {
 /// dealers (design §3.1 step 3, §3.3 step 3): `total·G == expected`, where `total = Σ_i f_i(id)`
 /// is the party's final share and `expected` the summed commitment evaluated at `id`. The sum
 /// is what matters: shares whose errors cancel still give the right total. Only if the sum
-/// fails is each share checked against its dealer's commitment; returns the dealers whose
-/// share is wrong.
-pub fn share_sum_culprits<C: Ciphersuite, P: Copy>(
+/// fails is each share checked against its dealer's commitment; returns each dealer whose
+/// share is wrong as a culprit of a bad share, accused by the receiving party `by` (the shares
+/// came privately, so only it can vouch for them).
+pub fn share_sum_culprits<C: Ciphersuite>(
     id: Identifier,
+    by: PartyIndex,
     total: &SecretScalar<C>,
     expected: &C::Point,
-    received: &[(P, &Commitment<C>, &SecretScalar<C>)],
-) -> Vec<P> {
+    received: &[(PartyIndex, &Commitment<C>, &SecretScalar<C>)],
+) -> Vec<Culprit> {
     if C::mul_base(total.expose_secret()) == *expected {
         return Vec::new();
     }
     received
         .iter()
         .filter(|(_, commitment, share)| !commitment.verify_share(id, share))
-        .map(|(p, _, _)| *p)
+        .map(|(p, _, _)| Culprit {
+            party: *p,
+            fault: Fault::BadShare,
+            evidence: Evidence::AccusedBy(by),
+        })
         .collect()
 }
 

@@ -391,6 +391,20 @@ struct Outbound {
     purpose: Purpose,
 }
 
+impl Outbound {
+    /// A request's first attempt.
+    fn new(peer: PeerId, request: Zeroizing<Vec<u8>>, purpose: Purpose) -> Self {
+        Self {
+            peer,
+            request,
+            attempt: 0,
+            laters: 0,
+            later_until: None,
+            purpose,
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Purpose {
     Propose { digest: [u8; 32] },
@@ -609,14 +623,11 @@ impl Task {
         }
         let request = Request::Propose(encoded).encode();
         for peer in others {
-            self.dispatch(Outbound {
+            self.dispatch(Outbound::new(
                 peer,
-                request: request.clone(),
-                attempt: 0,
-                laters: 0,
-                later_until: None,
-                purpose: Purpose::Propose { digest },
-            });
+                request.clone(),
+                Purpose::Propose { digest },
+            ));
         }
         self.initiating.insert(
             digest,
@@ -685,18 +696,10 @@ impl Task {
         for (i, peer) in proposal.draft.roster.iter().enumerate() {
             if *peer != self.me {
                 self.track(id, 1);
-                self.dispatch(Outbound {
-                    peer: *peer,
-                    request: request.clone(),
-                    attempt: 0,
-                    laters: 0,
-                    later_until: None,
-                    // Rosters hold at most MAX_ROSTER (1024) parties.
-                    purpose: Purpose::Start {
-                        session: id,
-                        to: i as PartyIndex,
-                    },
-                });
+                // Rosters hold at most MAX_ROSTER (1024) parties.
+                let to = i as PartyIndex;
+                let purpose = Purpose::Start { session: id, to };
+                self.dispatch(Outbound::new(*peer, request.clone(), purpose));
             }
         }
         let _ = init.reply.send(Ok(session));
@@ -965,14 +968,11 @@ impl Task {
             return;
         }
         self.track(session, 1);
-        self.dispatch(Outbound {
+        self.dispatch(Outbound::new(
             peer,
             request,
-            attempt: 0,
-            laters: 0,
-            later_until: None,
-            purpose: Purpose::Message { session, to },
-        });
+            Purpose::Message { session, to },
+        ));
     }
 
     /// Counts messages of `session` awaiting acknowledgement.
@@ -1011,14 +1011,7 @@ impl Task {
         }
         .encode();
         for peer in live.proposal.others(&self.me) {
-            self.dispatch(Outbound {
-                peer,
-                request: request.clone(),
-                attempt: 0,
-                laters: 0,
-                later_until: None,
-                purpose: Purpose::Abort,
-            });
+            self.dispatch(Outbound::new(peer, request.clone(), Purpose::Abort));
         }
         tracing::info!(session = %hex(&session), %reason, "session aborted");
         self.end(session);

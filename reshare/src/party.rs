@@ -571,17 +571,9 @@ impl<C: Ciphersuite> ReshareParty<C> {
             }
         }
         let expected = *derived.public.verifying_share(me)?;
-        let bad = feldman::share_sum_culprits(me, &total, &expected, &received);
+        let bad = feldman::share_sum_culprits(me, self.me, &total, &expected, &received);
         if !bad.is_empty() {
-            return Err(ReshareError::Misbehaviour(
-                bad.into_iter()
-                    .map(|p| Culprit {
-                        party: p,
-                        fault: Fault::BadShare,
-                        evidence: Evidence::AccusedBy(self.me),
-                    })
-                    .collect(),
-            ));
+            return Err(ReshareError::Misbehaviour(bad));
         }
         let key = KeyPackage::new(me, total, derived.public.clone())?;
         let roster = self.layout.devices[..usize::from(self.layout.new_count)].to_vec();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tessera_core::{
     feldman::{self, Commitment},
     protocol::Header,
-    Ciphersuite, Culprit, Evidence, Fault, KeyPackage, PublicKeyPackage,
+    Ciphersuite, KeyPackage, PublicKeyPackage,
 };
 
 use super::{round1, Dkg};
@@ -33,17 +33,9 @@ impl<C: Ciphersuite> Dkg<C> {
             }
         }
         let me = round1::identifier(self.me);
-        let bad = feldman::share_sum_culprits(me, &total, &summed.evaluate(me), &received);
+        let bad = feldman::share_sum_culprits(me, self.me, &total, &summed.evaluate(me), &received);
         if !bad.is_empty() {
-            return Err(KeygenError::Misbehaviour(
-                bad.into_iter()
-                    .map(|p| Culprit {
-                        party: p,
-                        fault: Fault::BadShare,
-                        evidence: Evidence::AccusedBy(self.me),
-                    })
-                    .collect(),
-            ));
+            return Err(KeygenError::Misbehaviour(bad));
         }
 
         let pl = C::WIRE_POINT_LEN;
