@@ -143,6 +143,78 @@ impl fmt::Debug for Ed25519Identity {
     }
 }
 
+/// An identity that signs each message with a fresh nonce (feature `sim`, for tests): every
+/// signature is a valid, strictly verifying Ed25519 signature, but signing one message twice
+/// gives two different signatures. An honest signer's signatures are deterministic (RFC 8032);
+/// a dishonest one can do this, so nothing may tell messages apart by signature bytes.
+#[cfg(feature = "sim")]
+pub struct RandomizedIdentity {
+    secret: curve25519_dalek::Scalar,
+    prefix: Zeroizing<[u8; 32]>,
+    public: IdentityKey,
+    counter: std::sync::atomic::AtomicU64,
+}
+
+#[cfg(feature = "sim")]
+impl RandomizedIdentity {
+    /// The identity of the RFC 8032 seed `seed` (the same key as [`Ed25519Identity::from_seed`]).
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        use sha2::{Digest, Sha512};
+        let h = Zeroizing::new(<[u8; 64]>::from(Sha512::digest(seed)));
+        let mut clamped = [0u8; 32];
+        clamped.copy_from_slice(&h[..32]);
+        let secret = curve25519_dalek::Scalar::from_bytes_mod_order(
+            curve25519_dalek::scalar::clamp_integer(clamped),
+        );
+        let mut prefix = Zeroizing::new([0u8; 32]);
+        prefix.copy_from_slice(&h[32..]);
+        Self {
+            secret,
+            prefix,
+            public: Ed25519Identity::from_seed(seed).identity(),
+            counter: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+}
+
+#[cfg(feature = "sim")]
+impl Drop for RandomizedIdentity {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.secret);
+    }
+}
+
+#[cfg(feature = "sim")]
+impl IdentitySigner for RandomizedIdentity {
+    fn identity(&self) -> IdentityKey {
+        self.public
+    }
+
+    /// RFC 8032 §5.1.6 with the nonce `r` hashed from a per-call counter instead of the
+    /// message, so each call gives another valid signature.
+    fn sign(&self, purpose: &str, message: &[u8]) -> [u8; SIGNATURE_LEN] {
+        use curve25519_dalek::{EdwardsPoint, Scalar};
+        use sha2::{Digest, Sha512};
+        let count = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let wide = |parts: &[&[u8]]| {
+            let mut h = Sha512::new();
+            parts.iter().for_each(|p| h.update(p));
+            Scalar::from_bytes_mod_order_wide(&h.finalize().into())
+        };
+        let r = wide(&[&*self.prefix, &count.to_be_bytes()]);
+        let big_r = EdwardsPoint::mul_base(&r).compress();
+        let m = signed_bytes(purpose, message);
+        let k = wide(&[big_r.as_bytes(), self.public.as_bytes(), &m]);
+        let s = r + k * self.secret;
+        let mut out = [0u8; SIGNATURE_LEN];
+        out[..32].copy_from_slice(big_r.as_bytes());
+        out[32..].copy_from_slice(s.as_bytes());
+        out
+    }
+}
+
 /// Identity key errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentityError {
@@ -195,6 +267,19 @@ mod tests {
         assert!(IdentityKey::from_peer_id_bytes(&pid[1..]).is_err());
         let json = serde_json::to_string(&key).unwrap();
         assert_eq!(serde_json::from_str::<IdentityKey>(&json).unwrap(), key);
+    }
+
+    #[cfg(feature = "sim")]
+    #[test]
+    fn randomized_signatures_differ_and_verify() {
+        let seed = [0x17; 32];
+        let randomized = RandomizedIdentity::from_seed(&seed);
+        let key = Ed25519Identity::from_seed(&seed).identity();
+        assert_eq!(randomized.identity(), key);
+        let (a, b) = (randomized.sign("p", b"m"), randomized.sign("p", b"m"));
+        assert_ne!(a, b);
+        assert!(key.verify("p", b"m", &a) && key.verify("p", b"m", &b));
+        assert!(!key.verify("p", b"n", &a));
     }
 
     #[test]

@@ -154,6 +154,38 @@ impl<C: Ciphersuite> KeyPackage<C> {
     pub fn public(&self) -> &PublicKeyPackage<C> {
         &self.public
     }
+
+    /// This key package moved to the key `P + τ·G` by the public offset `τ`: `s_i + τ`, every
+    /// `Y_i + τ·G`. The shares stay on one polynomial (its constant term moves by `τ`), so the
+    /// package is consistent by construction. Used for a key bound to one purpose that no
+    /// signing request can name, such as a reshare's test signature (design §3.3 step 4).
+    pub fn offset(&self, tau: &C::Scalar) -> Result<Self, Error> {
+        let shift = C::mul_base(tau);
+        let moved = |p: &C::Point| {
+            let q = *p + shift;
+            if bool::from(q.is_identity()) {
+                Err(Error::from(crate::EncodingError::Identity))
+            } else {
+                Ok(q)
+            }
+        };
+        let public = PublicKeyPackage {
+            group_key: moved(&self.public.group_key)?,
+            verifying_shares: self
+                .public
+                .verifying_shares
+                .iter()
+                .map(|(id, y)| Ok((*id, moved(y)?)))
+                .collect::<Result<_, Error>>()?,
+            threshold: self.public.threshold,
+            chain_code: self.public.chain_code,
+        };
+        Ok(Self {
+            identifier: self.identifier,
+            signing_share: SecretScalar::new(*self.signing_share.expose_secret() + tau),
+            public: Arc::new(public),
+        })
+    }
 }
 
 impl<C: Ciphersuite> zeroize::Zeroize for KeyPackage<C> {
@@ -286,6 +318,44 @@ mod tests {
                 Err(Error::InconsistentGroupKey)
             );
         }
+    }
+
+    fn offset_moves_every_share<C: Ciphersuite>() {
+        let mut rng = ChaCha20Rng::seed_from_u64(77);
+        let f =
+            SecretPolynomial::<C>::random(&SecretScalar::random(&mut rng), 2, &mut rng).unwrap();
+        let shares: BTreeMap<_, _> = (1..=3)
+            .map(|i| {
+                let id = Identifier::new(i).unwrap();
+                (id, C::mul_base(f.evaluate(id).expose_secret()))
+            })
+            .collect();
+        let p = *f.commit().constant().unwrap();
+        let public = Arc::new(PublicKeyPackage::<C>::new(p, shares, 2, [3; 32]).unwrap());
+        let id = Identifier::new(2).unwrap();
+        let key = KeyPackage::new(id, f.evaluate(id), public).unwrap();
+        let tau = C::Scalar::from(12345u64);
+        let moved = key.offset(&tau).unwrap();
+        let shift = C::mul_base(&tau);
+        assert_eq!(*moved.public().group_key(), p + shift);
+        assert_eq!(moved.public().chain_code(), &[3; 32]);
+        // Still one polynomial, and the moved secret matches the moved verifying share.
+        let again = PublicKeyPackage::<C>::new(
+            *moved.public().group_key(),
+            moved.public().verifying_shares().clone(),
+            2,
+            [3; 32],
+        );
+        assert_eq!(again.as_ref(), Ok(moved.public()));
+        assert!(
+            KeyPackage::new(id, moved.signing_share().clone(), Arc::new(again.unwrap())).is_ok()
+        );
+    }
+
+    #[test]
+    fn offset_packages_stay_consistent() {
+        offset_moves_every_share::<Ed25519>();
+        offset_moves_every_share::<Secp256k1>();
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub mod tweak;
 
 pub use error::{EncodingError, Error};
 pub use identifier::Identifier;
+#[cfg(feature = "sim")]
+pub use identity::RandomizedIdentity;
 pub use identity::{Ed25519Identity, IdentityKey, IdentitySigner};
 pub use keys::{KeyPackage, PublicKeyPackage};
 pub use protocol::{Blame, Culprit, Evidence, Fault, PartyIndex, Protocol, SessionId, Step};

@@ -9,7 +9,8 @@
 use zeroize::Zeroizing;
 
 use crate::{
-    hash::transcript_hash, protocol::Header, Ciphersuite, EncodingError, SecretScalar, SessionId,
+    echo, hash::transcript_hash, protocol::Header, Ciphersuite, EncodingError, SecretScalar,
+    SessionId,
 };
 
 /// The domain tags one protocol hashes its share messages under.
@@ -31,10 +32,13 @@ pub struct ShareMessage<C: Ciphersuite> {
     pub digest: [u8; 32],
 }
 
-/// The echo hash: every round-1 broadcast in order, bound to the session.
+/// The echo hash: the signed content of every round-1 broadcast in order (each without its
+/// identity signature, [`echo::unsigned`]), bound to the session. Ed25519 signatures are not
+/// unique: a sender can sign one message twice with different bytes, and only what it signed
+/// may count, or its two copies would set honest parties against each other (design §3.3).
 pub fn echo_hash(tags: &Tags, session: &SessionId, broadcasts: &[&[u8]]) -> [u8; 32] {
     let mut parts: Vec<&[u8]> = vec![session];
-    parts.extend_from_slice(broadcasts);
+    parts.extend(broadcasts.iter().map(|b| echo::unsigned(b)));
     transcript_hash(tags.echo, &parts)
 }
 

@@ -60,8 +60,9 @@ pub enum Outcome<P: Protocol> {
     Done(P::Output),
     /// It failed.
     Failed(P::Error),
-    /// It was still waiting for messages when none were left.
-    Waiting,
+    /// It was still waiting for messages when none were left, from these parties (its
+    /// [`Protocol::waiting_for`], which a transport's round deadline would name).
+    Waiting(Vec<PartyIndex>),
 }
 
 impl<P: Protocol> Outcome<P> {
@@ -98,7 +99,7 @@ where
         match self {
             Outcome::Done(_) => f.write_str("Done"),
             Outcome::Failed(e) => write!(f, "Failed({e:?})"),
-            Outcome::Waiting => f.write_str("Waiting"),
+            Outcome::Waiting(from) => write!(f, "Waiting({from:?})"),
         }
     }
 }
@@ -194,7 +195,8 @@ impl<P: Protocol> Simulation<P> {
         Report {
             outcomes: outcomes
                 .into_iter()
-                .map(|o| o.unwrap_or(Outcome::Waiting))
+                .zip(&self.parties)
+                .map(|(o, p)| o.unwrap_or_else(|| Outcome::Waiting(p.waiting_for())))
                 .collect(),
             sent,
             deliveries,
@@ -267,4 +269,36 @@ impl<P: Protocol> Simulation<P> {
             sent.push((from, msg));
         }
     }
+}
+
+/// Truncations of a signed message `real` (header, body, 64-byte identity signature), as a
+/// dishonest sender could sign them: for every length below `real.len()`, a payload whose last
+/// 64 bytes are a signature by `sign` over the bytes before them. Lengths below 64 are plain
+/// prefixes (no room for a signature). Where the signature overlaps the header, only the
+/// length whose header one signature byte completes is included, ground from a randomized
+/// `sign` until that byte matches `real` (about 256 tries); shorter lengths would need 2^16
+/// tries or more and reach the same decoding path.
+///
+/// Panics if `sign` is deterministic and the grind finds nothing (a test set-up error).
+pub fn short_signed_payloads(real: &[u8], sign: impl Fn(&[u8]) -> [u8; 64]) -> Vec<Vec<u8>> {
+    let header = crate::protocol::Header::LEN;
+    let mut out = Vec::new();
+    for len in 0..real.len() {
+        let Some(cut) = len.checked_sub(64) else {
+            out.push(real[..len].to_vec());
+            continue;
+        };
+        let unsigned = &real[..cut];
+        let signed = || [unsigned, &sign(unsigned)].concat();
+        if cut >= header {
+            out.push(signed());
+        } else if cut + 1 == header {
+            let ground = (0..1 << 16)
+                .map(|_| signed())
+                .find(|p| p[cut] == real[cut])
+                .expect("a randomized signer finds a signature completing the header");
+            out.push(ground);
+        }
+    }
+    out
 }

@@ -187,16 +187,24 @@ impl<C: Ciphersuite> Device<C> {
         Ok(share)
     }
 
-    /// The sessions of reshares whose new share this device staged (and confirmed) but has
-    /// not activated: each waits for its certificate ([`Device::commit_reshare`]) or for the
-    /// user to abandon it ([`Device::abandon_reshare`]).
+    /// The sessions of reshares this device dealt in or whose new share it staged (and
+    /// confirmed), not yet committed: each waits for its certificate
+    /// ([`Device::commit_reshare`]) or for the user to abandon it
+    /// ([`Device::abandon_reshare`]). Until then the device takes part in no other reshare of
+    /// that epoch (design §3.3 step 4).
     pub fn staged_reshares(&self) -> Vec<[u8; 32]> {
         let Ok(keys) = self.keys.lock() else {
             return Vec::new();
         };
-        keys.iter()
-            .filter_map(|r| r.lock().ok().and_then(|r| r.pending().map(|(s, _)| *s)))
-            .collect()
+        let mut sessions: Vec<[u8; 32]> = keys
+            .iter()
+            .filter_map(|r| r.lock().ok())
+            .flat_map(|r| [r.pending().map(|(s, _)| *s), r.dealing().copied()])
+            .flatten()
+            .collect();
+        sessions.sort_unstable();
+        sessions.dedup();
+        sessions
     }
 
     /// Applies a reshare's certified transition that reached this device another way (a
@@ -596,15 +604,12 @@ impl<C: Ciphersuite> Device<C> {
             })
         };
         let party = if dealer {
-            let share = {
-                let r = record
-                    .lock()
-                    .map_err(|_| JobError::Key("record poisoned".into()))?;
-                r.share_for(draft.epoch)
-                    .map_err(|e| JobError::Key(e.to_string()))?
-                    .clone()
-            };
-            ReshareParty::dealer(params, &share, self.identity.clone(), persist, &mut rng())
+            let mut r = record
+                .lock()
+                .map_err(|_| JobError::Key("record poisoned".into()))?;
+            r.share_for(draft.epoch)
+                .map_err(|e| JobError::Key(e.to_string()))?;
+            ReshareParty::dealer(params, &mut r, self.identity.clone(), persist, &mut rng())
         } else {
             ReshareParty::joiner(params, self.identity.clone(), persist, &mut rng())
         }

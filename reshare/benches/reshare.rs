@@ -27,7 +27,7 @@ use tessera_keygen::{
     dkg::{Dkg, DkgParams},
     KeyShare,
 };
-use tessera_reshare::{Dealer, ReshareParams, ReshareParty};
+use tessera_reshare::{Dealer, KeyRecord, ReshareParams, ReshareParty};
 
 /// The `(t, n)` shapes measured.
 const SHAPES: [(u16, u16); 3] = [(2, 3), (7, 10), (67, 100)];
@@ -95,17 +95,19 @@ fn bench_tessera<C: Ciphersuite>(c: &mut Criterion, suite: &str, t: u16, n: u16)
         new_threshold: t,
     };
     let mut rng = ChaCha20Rng::seed_from_u64(2);
+    // One record per device; every iteration deals in the same session, which they allow.
+    let mut records: Vec<KeyRecord<C>> = shares.iter().cloned().map(KeyRecord::new).collect();
     let mut g = c.benchmark_group(format!("reshare-all/{suite}/tessera"));
     g.sample_size(10).measurement_time(Duration::from_secs(5));
     g.bench_function(shape_name(t, n), |b| {
         b.iter(|| {
-            let parties: Vec<ReshareParty<C>> = shares
-                .iter()
+            let parties: Vec<ReshareParty<C>> = records
+                .iter_mut()
                 .zip(&signers)
-                .map(|(s, i)| {
+                .map(|(r, i)| {
                     ReshareParty::dealer(
                         params.clone(),
-                        s,
+                        r,
                         i.clone(),
                         Box::new(|_, _| Ok(())),
                         &mut rng,

@@ -102,9 +102,13 @@ pub(crate) fn decode<C: Ciphersuite>(
     }
     let proven = || Evidence::Proven(vec![payload.to_vec()]);
     let malformed = |what| (Fault::Malformed(what), proven());
-    // The signature verified, so the payload holds at least the 64 signature bytes; the
-    // caller decoded the header from it.
-    let body = &payload[Header::LEN.min(payload.len())..payload.len() - 64];
+    // A signed payload may still be shorter than a header and a signature together (the
+    // header's last bytes would be the signature's first ones): slice only what is there.
+    let body = payload
+        .len()
+        .checked_sub(64)
+        .and_then(|end| payload.get(Header::LEN..end))
+        .ok_or_else(|| malformed("deal too short"))?;
     let (len, rest) = body
         .split_first_chunk::<4>()
         .ok_or_else(|| malformed("deal too short"))?;

@@ -89,4 +89,13 @@ pub enum EpochError {
     /// A pending share of another key or epoch.
     #[error("the pending share does not follow the active epoch")]
     NotNext,
+    /// The device holds no active share of the key.
+    #[error("this device holds no active share of the key")]
+    NoActiveShare,
+    /// The session names another epoch than the active one.
+    #[error("the session names another epoch than the active epoch {0}")]
+    NotActive(u64),
+    /// A transition that does not succeed this device's epoch of the key.
+    #[error("the transition does not succeed this device's epoch of the key")]
+    NotSuccessor,
 }

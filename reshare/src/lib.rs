@@ -23,10 +23,11 @@
 //! ## The flow at one device
 //! 1. Agree on [`ReshareParams`] (the session proposal): the epoch's key id and group key,
 //!    the set S of old parties taking part with their old identifiers, the new roster and t'.
-//! 2. Take the share from the device's [`KeyRecord::share_for`] (only the active epoch), build
-//!    the party ([`ReshareParty::dealer`] or, for a device joining the key,
-//!    [`ReshareParty::joiner`]) and run it. A new party's pending share is persisted through
-//!    the [`Persist`] callback ([`KeyRecord::stage`]) before it confirms.
+//! 2. Build the party from the device's [`KeyRecord`] ([`ReshareParty::dealer`], which takes
+//!    only the active epoch and makes the session the device's one transition from it) or,
+//!    for a device joining the key, [`ReshareParty::joiner`]; run it. A new party's pending
+//!    share is persisted through the [`Persist`] callback ([`KeyRecord::stage`]) before it
+//!    confirms.
 //! 3. With the [`ReshareOutput`], [`KeyRecord::commit`] the [`Transition`].
 #![forbid(unsafe_code)]
 

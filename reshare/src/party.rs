@@ -38,7 +38,7 @@ use tessera_core::{
     Blame, Ciphersuite, Culprit, Evidence, Fault, Identifier, IdentityKey, IdentitySigner,
     KeyPackage, PartyIndex, Protocol, PublicKeyPackage, SecretScalar, SessionId, Step, Tweak,
 };
-use tessera_keygen::{epoch_key_id, Certificate, KeyShare, PendingKeyShare, CONFIRM_PURPOSE};
+use tessera_keygen::{epoch_key_id, Certificate, PendingKeyShare, CONFIRM_PURPOSE};
 use tessera_sign::{SignParty, SigningRequest};
 
 use crate::{
@@ -48,6 +48,7 @@ use crate::{
     error::ReshareError,
     old_epoch::{self, OldEpoch},
     params::{Layout, ReshareParams},
+    record::KeyRecord,
     shares::{self, Share},
     transcript,
 };
@@ -92,6 +93,7 @@ enum Stage {
 /// The new epoch's public data, as every device derives it from the deals.
 struct Derived<C: Ciphersuite> {
     public: Arc<PublicKeyPackage<C>>,
+    run_digest: [u8; 32],
     digest: [u8; 32],
     key_id: [u8; 32],
     epoch: u64,
@@ -148,24 +150,23 @@ pub struct ReshareParty<C: Ciphersuite> {
 
 impl<C: Ciphersuite> ReshareParty<C> {
     /// An old party of S (and, if its identity is in the new roster, a new party too) with its
-    /// active share of the epoch named in `params`. `persist` is called once, with its new
-    /// share, if it is a new party.
+    /// active share of the epoch named in `params`, taken from its `record`
+    /// ([`KeyRecord::deal`]): the session becomes the device's one transition from that
+    /// epoch. `persist` is called once, with its new share, if it is a new party.
     pub fn dealer(
         params: ReshareParams,
-        share: &KeyShare<C>,
+        record: &mut KeyRecord<C>,
         signer: Arc<dyn IdentitySigner>,
         persist: Persist<C>,
         rng: &mut (impl rand_core::CryptoRng + ?Sized),
     ) -> Result<Self, ReshareError> {
         params.check()?;
-        let record = share.public();
-        let old = old_epoch::own(share, &record);
-        if share.key_id() != &params.old_key_id {
-            return Err(ReshareError::Parameters(
-                "the share is not of the epoch the session reshares".into(),
-            ));
-        }
-        if record.group_key != params.group_key {
+        let share = record
+            .share_to_deal(&params.session, &params.old_key_id)
+            .map_err(|e| ReshareError::Parameters(e.to_string()))?;
+        let public = share.public();
+        let old = old_epoch::own(share, &public);
+        if public.group_key != params.group_key {
             return Err(ReshareError::Parameters(
                 "the share is not of the group key the session names".into(),
             ));
@@ -196,6 +197,7 @@ impl<C: Ciphersuite> ReshareParty<C> {
         .map_err(|e| ReshareError::Parameters(format!("own commitment: {e}")))?;
         party.deals[me] = Some(own);
         party.polynomial = Some(polynomial);
+        record.begin_dealing(party.session);
         Ok(party)
     }
 
@@ -449,12 +451,18 @@ impl<C: Ciphersuite> ReshareParty<C> {
         )?;
         let old_ids: Vec<u16> = self.old_ids.iter().map(|i| i.get()).collect();
         let commitments: Vec<&[u8]> = deals.iter().map(|d| d.commitment_bytes()).collect();
-        let digest = transcript::digest(&self.session, &self.old_key_id, &old_ids, &commitments);
-        let epoch = old.epoch + 1;
+        let run_digest = transcript::run_digest(&self.session, &old_ids, &commitments);
+        let digest = transcript::digest(&self.old_key_id, &run_digest);
+        // The old epoch is certified data, but a certificate does not bound its number.
+        let epoch = old
+            .epoch
+            .checked_add(1)
+            .ok_or_else(|| ReshareError::Parameters("the old epoch is the last one".into()))?;
         let new_roster = &self.layout.devices[..usize::from(self.layout.new_count)];
         let key_id = epoch_key_id(&public, new_roster, &digest, epoch)?;
         self.derived = Some(Derived {
             public: Arc::new(public),
+            run_digest,
             digest,
             key_id,
             epoch,
@@ -659,11 +667,14 @@ impl<C: Ciphersuite> ReshareParty<C> {
             to: Recipient::All,
             payload: relay,
         }];
-        let message = transcript::test_message(&certificate.key_id, &certificate.signatures);
+        let message = transcript::test_message(&certificate.key_id);
+        let offset = transcript::test_key_offset::<C>(&certificate.key_id);
         self.certificate = Some(certificate);
         let Some(pending) = &self.pending else {
             return Ok(out);
         };
+        // The test key P + τ·G, which no signing request can name (design §3.3 step 4).
+        let test_key = pending.key_package().offset(&offset)?;
         let roster: Vec<(Identifier, IdentityKey)> = (0..self.layout.new_count)
             .filter_map(|j| {
                 Some((
@@ -679,7 +690,7 @@ impl<C: Ciphersuite> ReshareParty<C> {
             signers: roster.iter().map(|(id, _)| *id).collect(),
         };
         let mut test = SignParty::new(
-            pending.key_package(),
+            &test_key,
             request,
             roster,
             self.signer.clone(),
@@ -759,16 +770,23 @@ impl<C: Ciphersuite> ReshareParty<C> {
         }
     }
 
-    /// The transition, once a verified test signature is held: a new party's own, or an old
-    /// party's relayed one.
+    /// The transition, once a verified test signature is held: this party's own, or one
+    /// relayed by a new party (an old party has only those; a new party whose own test
+    /// signing cannot complete, because another withheld its share, takes one too).
     fn transition(&mut self) -> Option<Transition> {
         let (Some(certificate), Some(derived), Some(old)) =
             (self.certificate.clone(), &self.derived, &self.old)
         else {
             return None;
         };
-        let (epoch, key_id, group_key) = (derived.epoch, derived.key_id, *old.public.group_key());
-        let roster = self.layout.devices[..usize::from(self.layout.new_count)].to_vec();
+        let group_key = *old.public.group_key();
+        let verifying_shares = derived
+            .public
+            .verifying_shares()
+            .values()
+            .map(|y| C::serialize_point(y).map(|b| b.as_ref().to_vec()))
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?;
         let candidates: Vec<Vec<u8>> = match self.own_test_signature.take() {
             Some(own) => vec![own],
             None => self
@@ -777,16 +795,19 @@ impl<C: Ciphersuite> ReshareParty<C> {
                 .filter_map(Option::take)
                 .collect(),
         };
+        let mut transition = Transition {
+            old_key_id: self.old_key_id,
+            run_digest: derived.run_digest,
+            threshold: self.new_threshold,
+            roster: self.layout.devices[..usize::from(self.layout.new_count)].to_vec(),
+            verifying_shares,
+            certificate,
+            test_signature: Vec::new(),
+        };
         for test_signature in candidates {
-            let transition = Transition {
-                epoch,
-                key_id,
-                roster: roster.clone(),
-                certificate: certificate.clone(),
-                test_signature,
-            };
-            // The certificate was assembled here from checked confirmations: only the test
-            // signature needs checking.
+            transition.test_signature = test_signature;
+            // The certificate was assembled here from checked confirmations over the key id
+            // derived here: only the test signature needs checking.
             if transition.verify_test_signature::<C>(&group_key).is_ok() {
                 return Some(transition);
             }
@@ -847,9 +868,10 @@ impl<C: Ciphersuite> ReshareParty<C> {
             }
         }
         // A new party finishes with its own test signature (perhaps completed from early
-        // messages), an old party with a relayed one.
-        if self.stage == Stage::Test && (self.my_new.is_none() || self.own_test_signature.is_some())
-        {
+        // messages) or a relayed one, an old party with a relayed one.
+        let relayed = self.held_test_signatures.iter().any(Option::is_some);
+        let signed = self.own_test_signature.is_some() || relayed;
+        if self.stage == Stage::Test && (self.my_new.is_none() || signed) {
             return self.finish(out);
         }
         Ok(Step::Continue(out))
@@ -956,7 +978,7 @@ impl<C: Ciphersuite> ReshareParty<C> {
                 }
             }
             TEST_SIGNATURE => {
-                if from < self.layout.new_count && self.my_new.is_none() {
+                if from < self.layout.new_count {
                     self.held_test_signatures[slot].get_or_insert_with(|| body.to_vec());
                 }
             }
@@ -1022,8 +1044,15 @@ impl<C: Ciphersuite> Protocol for ReshareParty<C> {
             Stage::Deal => dealers(tessera_core::protocol::missing(&self.deals)),
             Stage::Shares => dealers(tessera_core::protocol::missing(&self.shares)),
             Stage::Confirm => tessera_core::protocol::missing(&self.confirmations),
-            // Relays and the test signature: the driver falls back to what it saw.
-            Stage::Evidence | Stage::Test | Stage::Over => Vec::new(),
+            // A new party's test signing names whom it waits for (its roster is the new
+            // committee in order, so its indices are device indices).
+            Stage::Test => self
+                .test
+                .as_ref()
+                .map(SignParty::waiting_for)
+                .unwrap_or_default(),
+            // Evidence and relays: the driver falls back to what it saw.
+            Stage::Evidence | Stage::Over => Vec::new(),
         }
     }
 

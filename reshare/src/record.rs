@@ -4,11 +4,12 @@
 //! The keystore persists this record; the rules live here so every front end applies them:
 //! - A device signs and reshares only with its active epoch ([`KeyRecord::share_for`]): once
 //!   e+1 is active, epoch e is refused.
-//! - One pending transition per (key, epoch) ([`KeyRecord::stage`]): a second reshare from the
-//!   same epoch cannot get this device's confirmation, so two concurrent reshares over one
-//!   committee cannot both complete.
-//! - A new share activates only with a verified [`Transition`], and an old share is erased
-//!   only after one ([`KeyRecord::commit`]).
+//! - One transition per (key, epoch) ([`crate::ReshareParty::dealer`], [`KeyRecord::stage`]): a device
+//!   deals in, or confirms a share of, one reshare of its active epoch, so two reshares of one
+//!   epoch cannot both complete, whether their new committees overlap or not.
+//! - A new share activates only with a verified [`Transition`] that names this device's
+//!   active epoch as its predecessor, and an old share is erased only after one
+//!   ([`KeyRecord::commit`]).
 //! - A pending share is never dropped on the device's own initiative: another device may
 //!   already have activated. Only the user abandons it ([`KeyRecord::abandon`]).
 
@@ -31,6 +32,9 @@ pub struct KeyRecord<C: Ciphersuite> {
     group_key: C::Point,
     active: Option<KeyShare<C>>,
     pending: Option<(SessionId, PendingKeyShare<C>)>,
+    /// The reshare session this device deals in from its active epoch, until the transition
+    /// commits or the user abandons it.
+    dealing: Option<SessionId>,
     /// The newest epoch this device held or retired.
     epoch: Option<u64>,
 }
@@ -43,6 +47,7 @@ impl<C: Ciphersuite> KeyRecord<C> {
             epoch: Some(active.epoch()),
             active: Some(active),
             pending: None,
+            dealing: None,
         }
     }
 
@@ -52,6 +57,7 @@ impl<C: Ciphersuite> KeyRecord<C> {
             group_key,
             active: None,
             pending: None,
+            dealing: None,
             epoch: None,
         }
     }
@@ -71,6 +77,11 @@ impl<C: Ciphersuite> KeyRecord<C> {
         self.pending.as_ref().map(|(s, p)| (s, p))
     }
 
+    /// The reshare session this device deals in, if any.
+    pub fn dealing(&self) -> Option<&SessionId> {
+        self.dealing.as_ref()
+    }
+
     /// The share to sign or reshare with at `epoch`: only the active epoch is given out.
     pub fn share_for(&self, epoch: u64) -> Result<&KeyShare<C>, EpochError> {
         match (&self.active, self.epoch) {
@@ -83,9 +94,43 @@ impl<C: Ciphersuite> KeyRecord<C> {
         }
     }
 
+    /// Whether a transition of another session than `session` is under way from the active
+    /// epoch: this device deals in it or staged a share of it.
+    fn other_transition(&self, session: &SessionId) -> bool {
+        self.dealing.as_ref().is_some_and(|s| s != session)
+            || self.pending.as_ref().is_some_and(|(s, _)| s != session)
+    }
+
+    /// The active share of the epoch `old_key_id`, for dealing in the reshare `session`
+    /// ([`crate::ReshareParty::dealer`], which then marks the session with
+    /// [`KeyRecord::begin_dealing`]). Refused while a transition of another session is under
+    /// way from that epoch: this device deals in, or confirms a share of, one reshare of an
+    /// epoch, so two reshares of one epoch to different committees cannot both complete.
+    pub(crate) fn share_to_deal(
+        &self,
+        session: &SessionId,
+        old_key_id: &[u8; 32],
+    ) -> Result<&KeyShare<C>, EpochError> {
+        let active = match &self.active {
+            Some(a) if a.key_id() == old_key_id => a,
+            Some(a) => return Err(EpochError::NotActive(a.epoch())),
+            None => return Err(EpochError::NoActiveShare),
+        };
+        if self.other_transition(session) {
+            return Err(EpochError::TransitionPending(active.epoch()));
+        }
+        Ok(active)
+    }
+
+    /// Makes `session` this device's one transition from its active epoch (after
+    /// [`KeyRecord::share_to_deal`] allowed it).
+    pub(crate) fn begin_dealing(&mut self, session: SessionId) {
+        self.dealing = Some(session);
+    }
+
     /// Stages `pending` as this device's one transition from the current epoch, for the
-    /// reshare `session`. Refused if another session's transition is pending, or if `pending`
-    /// is not of the next epoch of this key.
+    /// reshare `session`. Refused if another session's transition is under way, or if
+    /// `pending` is not of the next epoch of this key.
     pub fn stage(
         &mut self,
         session: SessionId,
@@ -95,56 +140,92 @@ impl<C: Ciphersuite> KeyRecord<C> {
             return Err(EpochError::NotNext);
         }
         if let Some(active) = &self.active {
-            if pending.epoch() != active.epoch() + 1 {
+            if Some(pending.epoch()) != active.epoch().checked_add(1) {
                 return Err(EpochError::NotNext);
             }
         }
-        match &self.pending {
-            Some((s, p)) if *s != session => Err(EpochError::TransitionPending(p.epoch() - 1)),
-            _ => {
-                self.pending = Some((session, pending));
-                Ok(())
-            }
+        if self.other_transition(&session) {
+            return Err(EpochError::TransitionPending(
+                pending.epoch().saturating_sub(1),
+            ));
         }
+        self.pending = Some((session, pending));
+        Ok(())
     }
 
-    /// Applies a finished reshare's `transition` after verifying it under the group key: the
-    /// pending share it certifies becomes active (erasing the old one), or, for a device that
-    /// only dealt, the old share is erased.
+    /// Applies a finished reshare's `transition` (design §3.3 step 4, must).
+    ///
+    /// With an active share, the transition must name its key id as the one it succeeds; its
+    /// certificate and test signature are then checked for the next epoch
+    /// ([`Transition::verify`]). The pending share it certifies becomes active (erasing the
+    /// old one); on a device with no share in the new epoch, the old share is erased and a
+    /// pending share of another session is kept for the user to resolve. A joining device
+    /// (no active share) applies only the transition whose recomputed key id is its pending
+    /// share's, which binds the old key id the session named.
     pub fn commit(&mut self, transition: &Transition) -> Result<Committed, EpochError> {
-        transition.verify::<C>(&self.group_key)?;
-        if let Some((_, pending)) = &self.pending {
-            if pending.key_id() == &transition.key_id {
-                let active = pending.activate(&transition.certificate).map_err(|_| {
-                    EpochError::Commitment("the certificate does not activate the share")
-                })?;
-                self.epoch = Some(active.epoch());
-                self.active = Some(active);
-                self.pending = None;
-                return Ok(Committed::Activated(transition.epoch));
+        let Some(active) = &self.active else {
+            let Some((_, pending)) = &self.pending else {
+                return Err(EpochError::NoActiveShare);
+            };
+            let public = pending.key_package().public();
+            let key_id =
+                transition.verify::<C>(public.group_key(), public.chain_code(), pending.epoch())?;
+            if &key_id != pending.key_id() {
+                return Err(EpochError::NotSuccessor);
             }
+            return self.activate(transition);
+        };
+        if &transition.old_key_id != active.key_id() {
+            return Err(EpochError::NotSuccessor);
         }
-        match &self.active {
-            Some(active) if transition.epoch == active.epoch() + 1 => {
-                self.epoch = Some(transition.epoch);
-                self.active = None;
-                self.pending = None;
-                Ok(Committed::Retired)
-            }
-            _ => Err(EpochError::Commitment(
-                "it is not the next epoch of this device's share",
-            )),
+        let public = active.key_package().public();
+        let epoch = active
+            .epoch()
+            .checked_add(1)
+            .ok_or(EpochError::Commitment("the epoch cannot advance"))?;
+        let key_id = transition.verify::<C>(public.group_key(), public.chain_code(), epoch)?;
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|(_, p)| p.key_id() == &key_id)
+        {
+            return self.activate(transition);
         }
+        self.epoch = Some(epoch);
+        self.active = None;
+        self.dealing = None;
+        Ok(Committed::Retired)
     }
 
-    /// Drops the pending transition of `session`, on the user's word: only when they know the
-    /// reshare did not complete anywhere (or accept losing this device's new share). Epoch e
-    /// stays active.
+    /// Activates the pending share with the verified `transition`'s certificate.
+    fn activate(&mut self, transition: &Transition) -> Result<Committed, EpochError> {
+        let Some((_, pending)) = &self.pending else {
+            return Err(EpochError::NoActiveShare);
+        };
+        let active = pending
+            .activate(&transition.certificate)
+            .map_err(|_| EpochError::Commitment("the certificate does not activate the share"))?;
+        let epoch = active.epoch();
+        self.epoch = Some(epoch);
+        self.active = Some(active);
+        self.pending = None;
+        self.dealing = None;
+        Ok(Committed::Activated(epoch))
+    }
+
+    /// Drops the transition of `session` (the staged share, and the dealing mark), on the
+    /// user's word: only when they know the reshare did not complete anywhere (or accept
+    /// losing this device's new share). Epoch e stays active.
     pub fn abandon(&mut self, session: &SessionId) -> bool {
+        let mut any = false;
         if self.pending.as_ref().is_some_and(|(s, _)| s == session) {
             self.pending = None;
-            return true;
+            any = true;
         }
-        false
+        if self.dealing.as_ref() == Some(session) {
+            self.dealing = None;
+            any = true;
+        }
+        any
     }
 }

@@ -9,13 +9,15 @@ use std::sync::Arc;
 
 use common::*;
 use ff::Field as _;
+use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use tessera_core::{
     protocol::{Header, Kind},
-    sim::{Envelope, Outcome, Report},
+    sim::{short_signed_payloads, Envelope, Outcome, Report},
     Blame, Ciphersuite, Culprit, Ed25519, Ed25519Identity, Evidence, Fault, IdentitySigner,
-    PartyIndex, Secp256k1, Taproot,
+    PartyIndex, Protocol, RandomizedIdentity, Secp256k1, Taproot,
 };
 use tessera_keygen::dkg::round1::signed_part;
+use tessera_keygen::CONFIRM_PURPOSE;
 use tessera_reshare::{ReshareError, ReshareParams, ReshareParty, DEAL_PURPOSE};
 
 all_suites! {
@@ -30,6 +32,9 @@ all_suites! {
     false_echo_is_accused => false_echo;
     joiner_expecting_another_key_gets_nothing => joiner_expects_another_key;
     invalid_parameters_are_refused => invalid_parameters;
+    short_signed_deal_is_refused => short_signed_deal;
+    randomized_deal_signatures_change_nothing => randomized_deals;
+    randomized_confirmations_change_nothing => randomized_confirmations;
 }
 
 /// A 2-of-3 key refreshed by dealers 0 and 1 into {0, 1, 2} plus a joiner (3-of-4).
@@ -82,6 +87,14 @@ impl<C: Ciphersuite> World<C> {
             .unwrap()
             .identity
             .clone()
+    }
+
+    /// Device 1's identity key, signing with a fresh nonce each time: another valid
+    /// signature over the same bytes on every call.
+    fn randomized(&self) -> RandomizedIdentity {
+        let signer = RandomizedIdentity::from_seed(&[2; 32]);
+        assert_eq!(signer.identity(), self.signer(1).identity());
+        signer
     }
 
     /// A deal re-signed by its sender after `edit` changed its signed bytes.
@@ -333,8 +346,7 @@ fn joiner_expects_another_key<C: Ciphersuite>() {
         .unwrap()
         .as_ref()
         .to_vec();
-    let mut rng =
-        <rand_chacha::ChaCha20Rng as rand_chacha::rand_core::SeedableRng>::seed_from_u64(1);
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
     let mut joiner = ReshareParty::<C>::joiner(
         params,
         w.joiner.identity.clone(),
@@ -365,13 +377,11 @@ fn joiner_expects_another_key<C: Ciphersuite>() {
 
 fn invalid_parameters<C: Ciphersuite>() {
     let w = World::<C>::new(9);
-    let mut rng =
-        <rand_chacha::ChaCha20Rng as rand_chacha::rand_core::SeedableRng>::seed_from_u64(1);
-    let share = w.old[0].share();
-    let build = |p: ReshareParams, rng: &mut rand_chacha::ChaCha20Rng| {
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let build = |p: ReshareParams, rng: &mut ChaCha20Rng| {
         ReshareParty::<C>::dealer(
             p,
-            &share,
+            &mut w.old[0].record.lock().unwrap(),
             w.old[0].identity.clone(),
             w.old[0].persist(),
             rng,
@@ -418,7 +428,7 @@ fn invalid_parameters<C: Ciphersuite>() {
     let p = params(&[&old[0], &old[1]], &[&old[0], &old[1], &old[2]], 2, 3);
     let r = ReshareParty::<C>::dealer(
         p,
-        &old[0].share(),
+        &mut old[0].record.lock().unwrap(),
         old[0].identity.clone(),
         old[0].persist(),
         &mut rng,
@@ -465,4 +475,90 @@ fn false_echo<C: Ciphersuite>() {
             evidence: Evidence::AccusedBy(3),
         }]
     );
+}
+
+/// Every device of an honest run finished; returns the key id each one certified.
+fn all_finished<C: Ciphersuite>(report: &Report<ReshareParty<C>>) -> Vec<[u8; 32]> {
+    report
+        .outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Done(out) => out.transition.certificate.key_id,
+            other => panic!("every device finishes: {other:?}"),
+        })
+        .collect()
+}
+
+fn short_signed_deal<C: Ciphersuite>() {
+    // Device 1's deal cut to every shorter length and signed again with its real key: each
+    // is refused with a typed error naming device 1, never a panic.
+    let w = World::<C>::new(12);
+    let honest = run(&w.params, &w.everyone(), 3, |e| vec![e]);
+    let (_, deal) = honest
+        .sent
+        .iter()
+        .find(|(from, o)| *from == 1 && Header::decode(&o.payload).is_ok_and(|(h, _)| h.round == 1))
+        .expect("device 1 deals");
+    let context = w.params.context(C::SUITE);
+    let signer = w.randomized();
+    let payloads = short_signed_payloads(&deal.payload, |unsigned| {
+        signer.sign(DEAL_PURPOSE, &signed_part(&context, 1, unsigned))
+    });
+    assert!(payloads.iter().any(|p| p.len() == Header::LEN + 63));
+    for payload in payloads {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let (id, persist) = (w.joiner.identity.clone(), w.joiner.persist());
+        let mut joiner =
+            ReshareParty::<C>::joiner(w.params.clone(), id, persist, &mut rng).unwrap();
+        joiner.start().unwrap();
+        let e = joiner
+            .receive(1, &payload)
+            .err()
+            .unwrap_or_else(|| panic!("a {}-byte deal is refused", payload.len()));
+        let culprits = e.culprits();
+        assert_eq!(culprits.len(), 1, "{} bytes: {e}", payload.len());
+        assert_eq!(culprits[0].party, 1, "{} bytes: {e}", payload.len());
+    }
+}
+
+fn randomized_deals<C: Ciphersuite>() {
+    // Dealer 1 shows the joiner its deal under another valid signature: what it signed is the
+    // same, so the echoes agree and the reshare completes with one key id everywhere.
+    let w = World::<C>::new(13);
+    let (signer, context) = (w.randomized(), w.params.context(C::SUITE));
+    let report = run(&w.params, &w.everyone(), 3, move |mut e| {
+        if e.from == 1 && e.to == 3 && round(&e) == (Kind::Reshare, 1) {
+            let unsigned = &e.payload[..e.payload.len() - 64];
+            let sig = signer.sign(DEAL_PURPOSE, &signed_part(&context, 1, unsigned));
+            assert_ne!(sig, e.payload[e.payload.len() - 64..]);
+            e.payload = [unsigned, &sig].concat();
+        }
+        vec![e]
+    });
+    let key_ids = all_finished(&report);
+    assert!(key_ids.iter().all(|k| *k == key_ids[0]));
+}
+
+fn randomized_confirmations<C: Ciphersuite>() {
+    // New party 1 confirms to the joiner with another valid signature over the same key id.
+    // The certificates differ between devices, but what they certify does not: the test
+    // signature (over the key id) completes and every device commits the new epoch.
+    let w = World::<C>::new(14);
+    let honest = run(&w.params, &w.everyone(), 3, |e| vec![e]);
+    let key_id = all_finished(&honest)[0];
+    let signer = w.randomized();
+    let report = run(&w.params, &w.everyone(), 3, move |mut e| {
+        if e.from == 1 && e.to == 3 && round(&e) == (Kind::Reshare, 4) {
+            e.payload.truncate(Header::LEN);
+            e.payload
+                .extend_from_slice(&signer.sign(CONFIRM_PURPOSE, &key_id));
+        }
+        vec![e]
+    });
+    assert!(all_finished(&report).iter().all(|k| *k == key_id));
+    let everyone = w.everyone();
+    commit(&w.params, &everyone, report);
+    for d in everyone {
+        assert_eq!(d.share().epoch(), 1);
+    }
 }

@@ -187,7 +187,7 @@ fn replay<C: Ciphersuite>(v: &DkgRunVector, steps: &mut Steps) -> Result<(), Str
         match outcome {
             SimOutcome::Done(p) => pending.push(p),
             SimOutcome::Failed(e) => steps.record(format!("party {i}: dkg"), Err(e.to_string())),
-            SimOutcome::Waiting => steps.record(
+            SimOutcome::Waiting(_) => steps.record(
                 format!("party {i}: dkg"),
                 Err("still waiting when no message was left".into()),
             ),
@@ -215,7 +215,7 @@ fn replay<C: Ciphersuite>(v: &DkgRunVector, steps: &mut Steps) -> Result<(), Str
                 );
             }
             SimOutcome::Failed(e) => steps.record(step, Err(e.to_string())),
-            SimOutcome::Waiting => {
+            SimOutcome::Waiting(_) => {
                 steps.record(step, Err("still waiting when no message was left".into()))
             }
         }

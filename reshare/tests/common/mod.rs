@@ -164,7 +164,7 @@ pub fn parties<C: Ciphersuite>(
             if dealer {
                 ReshareParty::dealer(
                     params.clone(),
-                    &d.share(),
+                    &mut d.record.lock().unwrap(),
                     d.identity.clone(),
                     d.persist(),
                     &mut rng,
