@@ -92,10 +92,13 @@ pub fn split_with_polynomial<C: Ciphersuite>(
         threshold,
         chain_code,
     )?);
-    let keys = shares
-        .into_iter()
-        .map(|(id, share)| KeyPackage::new(id, share, Arc::clone(&public)))
-        .collect::<Result<_, _>>()?;
+    // Sized up front, each share cloned into its key package: collecting into a growing
+    // vector, or moving the shares out of theirs, would leave copies in freed memory. `shares`
+    // wipes itself when dropped.
+    let mut keys = Vec::with_capacity(shares.len());
+    for (id, share) in &shares {
+        keys.push(KeyPackage::new(*id, share.clone(), Arc::clone(&public))?);
+    }
     Ok((keys, PublicKeyPackage::clone(&public)))
 }
 

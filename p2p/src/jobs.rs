@@ -28,7 +28,8 @@ use std::{
 use libp2p::{identity::Keypair, PeerId};
 use rand_core::UnwrapErr;
 use tessera_core::{
-    Ciphersuite, Ed25519Identity, Identifier, IdentityKey, IdentitySigner, Protocol, Suite, Tweak,
+    Ciphersuite, Ed25519Identity, Identifier, IdentityKey, IdentitySigner, Protocol, SessionId,
+    Suite, Tweak,
 };
 use tessera_keygen::{
     certify::Certify,
@@ -67,6 +68,9 @@ pub enum JobError {
     /// This device does not hold the key (or not at that epoch).
     #[error("key: {0}")]
     Key(String),
+    /// The share could not be kept before its confirmation, so none was sent.
+    #[error("the share could not be kept, so it was not confirmed: {0}")]
+    Persist(String),
 }
 
 /// What a member got from a session it served.
@@ -85,12 +89,47 @@ pub struct Device<C: Ciphersuite> {
     node: Node,
     identity: Arc<Ed25519Identity>,
     keys: Mutex<Vec<Arc<Mutex<KeyRecord<C>>>>>,
-    pending_keygens: Mutex<Vec<PendingKeyShare<C>>>,
+    pending_keygens: Mutex<Vec<PendingKeygen<C>>>,
+    max_pending_keygens: usize,
+    shares: Arc<dyn ShareStore<C>>,
+}
+
+/// A keygen share this device confirmed whose certificate it has not seen complete, and the
+/// peers the failed certification named (whose confirmations did not arrive).
+struct PendingKeygen<C: Ciphersuite> {
+    share: PendingKeyShare<C>,
+    blamed: Vec<PeerId>,
 }
 
 /// Keygen shares kept pending (confirmed, certificate not seen) before a device refuses new
 /// keygens: each is a share the committee may depend on, so none is ever dropped to make room.
-const MAX_PENDING_KEYGENS: usize = 16;
+pub const MAX_PENDING_KEYGENS: usize = 16;
+
+/// Where a device keeps a share before it confirms it (design §3.1 step 4, §3.3 step 4,
+/// must): the confirmation goes out only once the store has the pending share, so a device
+/// that confirmed can always activate later. The keystore writes it to disk; an error sends
+/// no confirmation and fails the session.
+pub trait ShareStore<C: Ciphersuite>: Send + Sync {
+    /// Keeps a keygen's pending share.
+    fn keygen(&self, session: &SessionId, pending: &PendingKeyShare<C>) -> Result<(), String>;
+    /// Keeps a reshare's pending share of the next epoch.
+    fn reshare(&self, session: &SessionId, pending: &PendingKeyShare<C>) -> Result<(), String>;
+}
+
+/// The store of a device that keeps its shares in memory only (tests and the demo): the
+/// device's own records are all there is.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct InMemory;
+
+impl<C: Ciphersuite> ShareStore<C> for InMemory {
+    fn keygen(&self, _: &SessionId, _: &PendingKeyShare<C>) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn reshare(&self, _: &SessionId, _: &PendingKeyShare<C>) -> Result<(), String> {
+        Ok(())
+    }
+}
 
 /// The identity key behind a PeerId (an Ed25519 one).
 pub fn identity_of(peer: &PeerId) -> Option<IdentityKey> {
@@ -137,7 +176,22 @@ impl<C: Ciphersuite> Device<C> {
             identity: Arc::new(identity),
             keys: Mutex::new(Vec::new()),
             pending_keygens: Mutex::new(Vec::new()),
+            max_pending_keygens: MAX_PENDING_KEYGENS,
+            shares: Arc::new(InMemory),
         })
+    }
+
+    /// This device keeps each share it is about to confirm in `store` first.
+    pub fn with_store(mut self, store: Arc<dyn ShareStore<C>>) -> Self {
+        self.shares = store;
+        self
+    }
+
+    /// This device refuses keygens while `limit` confirmed ones wait for their certificate
+    /// (default [`MAX_PENDING_KEYGENS`]).
+    pub fn with_pending_keygen_limit(mut self, limit: usize) -> Self {
+        self.max_pending_keygens = limit;
+        self
     }
 
     /// The device's node.
@@ -166,7 +220,7 @@ impl<C: Ciphersuite> Device<C> {
     pub fn pending_keygens(&self) -> Vec<PendingKeyShare<C>> {
         self.pending_keygens
             .lock()
-            .map(|p| p.clone())
+            .map(|p| p.iter().map(|k| k.share.clone()).collect())
             .unwrap_or_default()
     }
 
@@ -179,7 +233,7 @@ impl<C: Ciphersuite> Device<C> {
         let (i, share) = pending
             .iter()
             .enumerate()
-            .find_map(|(i, p)| p.activate(certificate).ok().map(|s| (i, s)))
+            .find_map(|(i, p)| p.share.activate(certificate).ok().map(|s| (i, s)))
             .ok_or_else(|| JobError::Key("no pending share matches the certificate".into()))?;
         pending.remove(i);
         drop(pending);
@@ -460,12 +514,7 @@ impl<C: Ciphersuite> Device<C> {
     ) -> Result<Served<C>, JobError> {
         let threshold = r.u16().map_err(|_| JobError::Params("truncated"))?;
         r.end().map_err(|_| JobError::Params("trailing bytes"))?;
-        if self.pending_keygens().len() >= MAX_PENDING_KEYGENS {
-            return Err(JobError::Key(
-                "too many keygens wait for their certificate; activate or resolve them first"
-                    .into(),
-            ));
-        }
+        self.check_pending_keygens()?;
         let params = DkgParams {
             session: *session.id(),
             threshold,
@@ -478,20 +527,65 @@ impl<C: Ciphersuite> Device<C> {
             },
         )?;
         let pending = drive(dkg, session).await?;
-        // Kept before the confirmation goes out, and not dropped if the certification fails.
-        if let Ok(mut p) = self.pending_keygens.lock() {
-            p.push(pending.clone());
+        // Kept (stored, then held here) before the confirmation goes out, and not dropped if
+        // the certification fails. A store that fails sends no confirmation.
+        if let Err(e) = self.shares.keygen(session.id(), &pending) {
+            // Everyone is told, rather than left waiting for this device's confirmation.
+            session.abort("a member could not keep its share and will not confirm".into());
+            return Err(JobError::Persist(e));
         }
-        let certificate = drive(Certify::new(&pending, *session.id()), session)
-            .await
-            .map_err(|e| match e {
-                JobError::Run { reason, blamed } => JobError::Run {
+        if let Ok(mut p) = self.pending_keygens.lock() {
+            p.push(PendingKeygen {
+                share: pending.clone(),
+                blamed: Vec::new(),
+            });
+        }
+        let certified = drive(Certify::new(&pending, *session.id()), session).await;
+        let certificate = certified.map_err(|e| match e {
+            JobError::Run { reason, blamed } => {
+                if let Ok(mut p) = self.pending_keygens.lock() {
+                    if let Some(k) = p.iter_mut().find(|k| k.share.key_id() == pending.key_id()) {
+                        k.blamed = blamed.clone();
+                    }
+                }
+                JobError::Run {
                     reason: format!("{reason} (the confirmed share is kept pending)"),
                     blamed,
-                },
-                other => other,
-            })?;
+                }
+            }
+            other => other,
+        })?;
         Ok(Served::Keygen(self.activate(&certificate)?))
+    }
+
+    /// Refuses a keygen while too many confirmed ones wait for their certificate, naming the
+    /// peers whose missing confirmations left them waiting: the user can tell who is filling
+    /// the device with keygens that never complete.
+    fn check_pending_keygens(&self) -> Result<(), JobError> {
+        let pending = self
+            .pending_keygens
+            .lock()
+            .map_err(|_| JobError::Key("pending shares poisoned".into()))?;
+        if pending.len() < self.max_pending_keygens {
+            return Ok(());
+        }
+        let mut blamed: Vec<PeerId> = pending.iter().flat_map(|k| k.blamed.clone()).collect();
+        blamed.sort_unstable();
+        blamed.dedup();
+        let names: Vec<String> = blamed.iter().map(PeerId::to_string).collect();
+        Err(JobError::Run {
+            reason: format!(
+                "{} keygens wait for a certificate that never completed (missing confirmations \
+                 from {}); activate or resolve them before a new keygen",
+                pending.len(),
+                if names.is_empty() {
+                    "unknown peers".into()
+                } else {
+                    names.join(", ")
+                }
+            ),
+            blamed,
+        })
     }
 
     async fn serve_sign(
@@ -593,14 +687,17 @@ impl<C: Ciphersuite> Device<C> {
                 }
             },
         };
+        // Staged in the record (which applies the one-transition rule), then stored; a store
+        // that fails unstages it, and no confirmation goes out.
         let persist = {
-            let record = record.clone();
-            Box::new(move |session: &_, pending: &_| {
-                record
-                    .lock()
-                    .map_err(|_| "record poisoned".to_string())?
-                    .stage(*session, Clone::clone(pending))
-                    .map_err(|e| e.to_string())
+            let (record, store) = (record.clone(), self.shares.clone());
+            Box::new(move |session: &SessionId, pending: &PendingKeyShare<C>| {
+                let mut r = record.lock().map_err(|_| "record poisoned".to_string())?;
+                r.stage(*session, Clone::clone(pending))
+                    .map_err(|e| e.to_string())?;
+                store.reshare(session, pending).inspect_err(|_| {
+                    r.unstage(session);
+                })
             })
         };
         let party = if dealer {

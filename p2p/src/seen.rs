@@ -36,6 +36,7 @@ impl SeenSessions for MemorySeen {
 }
 
 /// Remembers session ids in an append-only file, one hex id per line, synced on every insert.
+/// The file is created when it is opened, and its folder synced then.
 #[derive(Debug)]
 pub struct FileSeen {
     path: PathBuf,
@@ -74,11 +75,26 @@ impl FileSeen {
                     })?);
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => create_durably(&path)?,
             Err(e) => return Err(e),
         }
         Ok(Self { path, ids })
     }
+}
+
+/// Creates the empty file at `path` and syncs its folder, so that the file's name survives a
+/// crash as surely as the ids later synced into it.
+fn create_durably(path: &Path) -> io::Result<()> {
+    OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .open(path)?
+        .sync_all()?;
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(folder)?.sync_all()
 }
 
 impl SeenSessions for FileSeen {
@@ -128,6 +144,8 @@ mod tests {
         let path = dir.join("seen");
         let _ = std::fs::remove_file(&path);
         let mut s = FileSeen::open(&path).unwrap();
+        // Opening creates the file (and syncs its folder) before any id is inserted.
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
         s.insert([1; 32]).unwrap();
         s.insert([2; 32]).unwrap();
         // A crash in the middle of a third insert.

@@ -173,31 +173,10 @@ async fn a_refusing_policy_stops_the_session_before_it_starts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keygen_share_confirmed_before_a_failed_certification_is_kept_pending() {
-    use tessera_core::IdentitySigner;
-    use tessera_keygen::dkg::{Dkg, DkgParams};
     let devices = cluster::<Ed25519>(3, quick_limits()).await;
     let mut served = serve(&devices[1..2], 1);
     // Device 2 runs the DKG and then disappears before the certification.
-    let quitter = devices[2].clone();
-    let quit = tokio::spawn(async move {
-        let mut session = quitter.node().next_session().await.unwrap();
-        let (_, identity) = identities(&[3; 32]).unwrap();
-        let roster = session
-            .roster()
-            .iter()
-            .map(|p| tessera_p2p::jobs::identity_of(p).unwrap())
-            .collect();
-        let params = DkgParams {
-            session: *session.id(),
-            threshold: 2,
-            roster,
-        };
-        assert_eq!(identity.identity(), params.roster[2]);
-        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-        let dkg = Dkg::<Ed25519>::new(params, session.me(), Arc::new(identity), &mut rng).unwrap();
-        tessera_p2p::run(dkg, &mut session).await.unwrap();
-        drop(session);
-    });
+    let quit = dkg_then_quit(devices[2].clone(), 3, 2);
     let all: Vec<_> = devices.iter().collect();
     let err = devices[0].keygen(peers(&all), 2).await.unwrap_err();
     assert!(err.to_string().contains("kept pending"), "{err}");

@@ -153,6 +153,17 @@ impl<C: Ciphersuite> KeyRecord<C> {
         Ok(())
     }
 
+    /// Drops the share staged for `session` before it was confirmed (its persistence failed):
+    /// unlike [`KeyRecord::abandon`], a dealing mark stays, since this device's shares may
+    /// already be out.
+    pub fn unstage(&mut self, session: &SessionId) -> bool {
+        if self.pending.as_ref().is_some_and(|(s, _)| s == session) {
+            self.pending = None;
+            return true;
+        }
+        false
+    }
+
     /// Applies a finished reshare's `transition` (design §3.3 step 4, must).
     ///
     /// With an active share, the transition must name its key id as the one it succeeds; its
@@ -217,15 +228,11 @@ impl<C: Ciphersuite> KeyRecord<C> {
     /// user's word: only when they know the reshare did not complete anywhere (or accept
     /// losing this device's new share). Epoch e stays active.
     pub fn abandon(&mut self, session: &SessionId) -> bool {
-        let mut any = false;
-        if self.pending.as_ref().is_some_and(|(s, _)| s == session) {
-            self.pending = None;
-            any = true;
-        }
+        let unstaged = self.unstage(session);
         if self.dealing.as_ref() == Some(session) {
             self.dealing = None;
-            any = true;
+            return true;
         }
-        any
+        unstaged
     }
 }

@@ -67,15 +67,16 @@ pub fn split<C: Ciphersuite>(
         .map_err(|_| {
             RepairError::Parameters("helpers must be sorted, distinct and include this one")
         })?;
-    let delta = lambda * key.signing_share().expose_secret();
-    let mut parts: Vec<(Identifier, SecretScalar<C>)> = helpers[1..]
+    let delta = SecretScalar::<C>::new(lambda * key.signing_share().expose_secret());
+    // Sized up front and filled in place: growing or shifting the vector would leave copies
+    // of the parts in freed memory. The first part is set last, once the others are drawn.
+    let mut parts: Vec<(Identifier, SecretScalar<C>)> = Vec::with_capacity(helpers.len());
+    parts.push((helpers[0], SecretScalar::new(C::Scalar::ZERO)));
+    parts.extend(helpers[1..].iter().map(|&h| (h, SecretScalar::random(rng))));
+    let rest = parts[1..]
         .iter()
-        .map(|&h| (h, SecretScalar::random(rng)))
-        .collect();
-    let rest = parts
-        .iter()
-        .fold(C::Scalar::ZERO, |acc, (_, p)| acc + p.expose_secret());
-    parts.insert(0, (helpers[0], SecretScalar::new(delta - rest)));
+        .fold(SecretScalar::new(C::Scalar::ZERO), |acc, (_, p)| acc.add(p));
+    parts[0].1 = SecretScalar::new(*delta.expose_secret() - rest.expose_secret());
     Ok(parts)
 }
 

@@ -349,9 +349,13 @@ impl<C: Ciphersuite> SignParty<C> {
     /// Round 1 (RFC 9591 §5.1 `commit`): draws the nonces, keeps them in the phase, and
     /// broadcasts the commitments signed with the identity key.
     fn commit(&mut self) -> Result<Vec<Outgoing>, SignProtocolError> {
-        let Phase::Ready(seed) = mem::replace(&mut self.phase, Phase::Finished) else {
+        let Phase::Ready(slot) = &mut self.phase else {
             return Err(SignProtocolError::AlreadyStarted);
         };
+        // Taken by overwriting its place with zeros: replacing the phase itself would leave the
+        // seed's bytes behind in the enum's memory.
+        let seed = mem::replace(slot, Zeroizing::new([0; 32]));
+        self.phase = Phase::Finished;
         // The seed is wiped here; ChaCha's state is not zeroizing, but it only yields the OS-side
         // input of the hedge: a nonce is H3(randomness ‖ share) (RFC 9591 §4.1), so neither the
         // seed nor the RNG state reveals a nonce without the signing share.
@@ -567,11 +571,15 @@ impl<C: Ciphersuite> SignParty<C> {
                 self.check_echo(from, &early.payload)?;
             }
         }
-        // The phase was just matched as `Committed`; leaving it `Finished` on any other path
-        // (there is none) would be the safe state anyway.
-        let Phase::Committed(nonces) = mem::replace(&mut self.phase, Phase::Finished) else {
+        // The phase was just matched as `Committed`. The nonces are taken by overwriting their
+        // place with wiped ones (replacing the whole phase would leave their bytes behind in
+        // the enum's memory); the phase then ends.
+        let Phase::Committed(slot) = &mut self.phase else {
             return Ok(Vec::new());
         };
+        let wiped = slot.wiped();
+        let nonces = mem::replace(slot, wiped);
+        self.phase = Phase::Finished;
         let commitments: BTreeMap<Identifier, SigningCommitments<C>> = self
             .roster
             .iter()

@@ -147,6 +147,18 @@ impl<C: Ciphersuite> SigningNonces<C> {
         })
     }
 
+    /// Wiped nonces with these nonces' public commitments: what the place real nonces are
+    /// moved out of is overwritten with, so no copy of them stays behind there. They never
+    /// sign (their request binding is wiped too).
+    pub(crate) fn wiped(&self) -> Self {
+        Self {
+            hiding: SecretScalar::new(C::Scalar::ZERO),
+            binding: SecretScalar::new(C::Scalar::ZERO),
+            commitments: self.commitments,
+            request_digest: [0; 32],
+        }
+    }
+
     /// The public commitments to these nonces.
     pub fn commitments(&self) -> &SigningCommitments<C> {
         &self.commitments

@@ -164,10 +164,7 @@ fn references(source: &str) -> Vec<(usize, String)> {
         }
         let mut sign = after_blank;
         // One reference, then as many continued ones (", §N", " and §N") as follow.
-        loop {
-            let Some((number, end)) = section_number(&text, sign + 1) else {
-                break;
-            };
+        while let Some((number, end)) = section_number(&text, sign + 1) {
             found.push((line_of(&text, sign), number));
             let at = skip_qualifier(&text, end);
             let next = if starts_with(&text, at, ",") {

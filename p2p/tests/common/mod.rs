@@ -201,3 +201,50 @@ pub fn quick_limits() -> Limits {
         ..Limits::default()
     }
 }
+
+/// A device with identity seed `seed` that keeps its shares in `store` before confirming.
+pub async fn device_with_store<C: Ciphersuite>(
+    seed: u8,
+    limits: Limits,
+    store: Arc<dyn tessera_p2p::jobs::ShareStore<C>>,
+) -> Arc<Device<C>> {
+    let (keypair, identity) = identities(&[seed; 32]).unwrap();
+    let mut config = NodeConfig::new(keypair, accept_all());
+    config.limits = limits;
+    Arc::new(
+        Device::start(config, identity)
+            .await
+            .unwrap()
+            .with_store(store),
+    )
+}
+
+/// Device `seed` takes the next session (a t-of-n keygen), runs the DKG with its own
+/// protocol code and disappears before the certification: it never confirms.
+pub fn dkg_then_quit<C: Ciphersuite>(
+    device: Arc<Device<C>>,
+    seed: u8,
+    threshold: u16,
+) -> tokio::task::JoinHandle<()> {
+    use tessera_core::IdentitySigner;
+    use tessera_keygen::dkg::{Dkg, DkgParams};
+    tokio::spawn(async move {
+        let mut session = device.node().next_session().await.unwrap();
+        let (_, identity) = identities(&[seed; 32]).unwrap();
+        let roster = session
+            .roster()
+            .iter()
+            .map(|p| tessera_p2p::jobs::identity_of(p).unwrap())
+            .collect();
+        let params = DkgParams {
+            session: *session.id(),
+            threshold,
+            roster,
+        };
+        assert!(params.roster.contains(&identity.identity()));
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let dkg = Dkg::<C>::new(params, session.me(), Arc::new(identity), &mut rng).unwrap();
+        tessera_p2p::run(dkg, &mut session).await.unwrap();
+        drop(session);
+    })
+}
