@@ -4,8 +4,10 @@
 //! A joining party has nothing of the key but the group key its user expects. It accepts the
 //! data only if the certificate of the old committee verifies over the key id recomputed from
 //! the data ([`PublicKeyShare::verify`]), the key id is the epoch named in the session, and
-//! the group key is the expected one. The key id binds every field, so every dealer that sends
-//! acceptable data sends the same data, and a dealer whose data is not acceptable is named.
+//! the group key is the expected one. The key id binds every field but the certificate's
+//! signature bytes (a valid certificate may be signed again), so every dealer that sends
+//! acceptable data sends the same public data, and a dealer whose data is not acceptable is
+//! named.
 //!
 //! Encoding: `t (u16) ‖ n (u16) ‖ epoch (u64) ‖ key id (32) ‖ commitments digest (32) ‖
 //! chain code (32) ‖ P ‖ n × identity key (32) ‖ n × Y_i ‖ n × certificate signature (64)`,

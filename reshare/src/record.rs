@@ -4,9 +4,11 @@
 //! The keystore persists this record; the rules live here so every front end applies them:
 //! - A device signs and reshares only with its active epoch ([`KeyRecord::share_for`]): once
 //!   e+1 is active, epoch e is refused.
-//! - One transition per (key, epoch) ([`crate::ReshareParty::dealer`], [`KeyRecord::stage`]): a device
-//!   deals in, or confirms a share of, one reshare of its active epoch, so two reshares of one
-//!   epoch cannot both complete, whether their new committees overlap or not.
+//! - One transition per (key, epoch) ([`crate::ReshareParty::dealer`], [`KeyRecord::stage`]):
+//!   a device deals in, or confirms a share of, one reshare of its active epoch. Two reshares
+//!   of one epoch that share a dealer or a new party cannot both complete. Two that share
+//!   neither (disjoint dealer sets, possible only with at least 2t old parties, and disjoint
+//!   new committees) can: no device sees both, so this is the old committee's own choice.
 //! - A new share activates only with a verified [`Transition`] that names this device's
 //!   active epoch as its predecessor, and an old share is erased only after one
 //!   ([`KeyRecord::commit`]).
