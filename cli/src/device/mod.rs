@@ -1,0 +1,13 @@
+//! What a device keeps and approves (design §1, §5, §6): its home folder, keyring and sealed
+//! secrets, and its keys' epochs on disk.
+
+pub mod error;
+pub mod files;
+pub mod home;
+pub mod keyring;
+pub mod keystore;
+pub mod sealed;
+
+pub use error::StoreError;
+pub use home::{Config, Home, Unlocked};
+pub use keystore::{Epoch, Keystore, Stored};
