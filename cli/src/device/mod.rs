@@ -1,11 +1,13 @@
 //! What a device keeps and approves (design §1, §5, §6): its home folder, keyring and sealed
 //! secrets, and its keys' epochs on disk.
 
+pub mod address;
 pub mod error;
 pub mod files;
 pub mod home;
 pub mod keyring;
 pub mod keystore;
+pub mod peers;
 pub mod sealed;
 
 pub use error::StoreError;

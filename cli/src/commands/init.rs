@@ -1,0 +1,83 @@
+//! `tessera init`: create this device's home (design §5): a fresh Ed25519 identity (its
+//! PeerId), the keyring under a new passphrase, and the configuration; print the contact
+//! string to hand to the other devices.
+
+use serde_json::json;
+use tessera_p2p::{jobs::identities, Multiaddr};
+
+use super::{Context, Failure};
+use crate::{
+    device::{peers::check_name, peers::Contact, Home},
+    output::Output,
+};
+
+/// Arguments of `tessera init`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The name this device gives itself in its contact string.
+    #[arg(long, default_value = "device")]
+    name: String,
+    /// An address to listen on (repeatable). Give the address other devices reach this one at.
+    #[arg(long, value_name = "MULTIADDR", default_values_t = vec!["/ip4/0.0.0.0/tcp/7311".to_string()])]
+    listen: Vec<String>,
+}
+
+/// Runs `tessera init`.
+pub fn run(args: &Args, ctx: &Context, out: &Output) -> Result<(), Failure> {
+    check_name(&args.name)?;
+    let listen = args
+        .listen
+        .iter()
+        .map(|a| {
+            a.parse::<Multiaddr>()
+                .map_err(|_| Failure::usage(format!("not a multiaddr: {a}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let root = ctx.home_path()?;
+    if root.join("home.json").exists() {
+        return Err(crate::device::StoreError::HomeExists { path: root }.into());
+    }
+    let passphrase = ctx.passphrase("New passphrase for this device: ", true)?;
+    let (home, unlocked) = Home::create(
+        &root,
+        &args.name,
+        listen.iter().map(Multiaddr::to_string).collect(),
+        passphrase.as_bytes(),
+    )?;
+    let (keypair, _) =
+        identities(&unlocked.seed).map_err(|e| Failure::usage(format!("identity: {e}")))?;
+    let contact = contact(&home, keypair.public().to_peer_id());
+    out.line(
+        || {
+            format!(
+                "created {}\npeer id: {}\ncontact: {contact}\nGive the contact to the other devices: tessera peers add CONTACT",
+                home.root().display(),
+                contact.peer_id
+            )
+        },
+        || {
+            json!({
+                "home": home.root().display().to_string(),
+                "peer_id": contact.peer_id.to_string(),
+                "contact": contact.to_string(),
+            })
+        },
+    );
+    Ok(())
+}
+
+/// This device's contact: its name, PeerId and listen addresses (an unspecified address is
+/// shown as loopback; give `--listen` the address others reach).
+pub fn contact(home: &Home, peer_id: tessera_p2p::PeerId) -> Contact {
+    let addresses = home
+        .config()
+        .listen
+        .iter()
+        .filter_map(|a| a.replace("/ip4/0.0.0.0/", "/ip4/127.0.0.1/").parse().ok())
+        .collect();
+    Contact {
+        name: home.config().name.clone(),
+        peer_id,
+        addresses,
+    }
+}
