@@ -13,6 +13,7 @@
 pub mod demo;
 pub mod init;
 pub mod keys;
+pub mod log;
 pub mod passphrase;
 pub mod peers;
 pub mod vectors;
@@ -67,6 +68,8 @@ pub enum Command {
         #[command(subcommand)]
         command: keys::Command,
     },
+    /// The sessions this device took part in or refused, and a check of the log's chain.
+    Log(log::Args),
     /// The passphrase that protects this device's secrets.
     Passphrase {
         #[command(subcommand)]
@@ -101,6 +104,7 @@ pub fn main() -> u8 {
         Command::Init(args) => init::run(&args, &ctx, &out),
         Command::Peers { command } => peers::run(&command, &ctx, &out),
         Command::Keys { command } => keys::run(&command, &ctx, &out),
+        Command::Log(args) => log::run(&args, &ctx, &out),
         Command::Passphrase { command } => passphrase::run(&command, &ctx, &out),
         Command::Verify(args) => return verify::run(&args, &out),
         Command::Vectors { command } => return vectors::run(&command, &out),
