@@ -86,7 +86,7 @@ pub enum Served<C: Ciphersuite> {
 
 /// A device: its node, its identity, and its keys of suite `C`.
 pub struct Device<C: Ciphersuite> {
-    node: Node,
+    node: Arc<Node>,
     identity: Arc<Ed25519Identity>,
     keys: Mutex<Vec<Arc<Mutex<KeyRecord<C>>>>>,
     pending_keygens: Mutex<Vec<PendingKeygen<C>>>,
@@ -131,6 +131,12 @@ impl<C: Ciphersuite> ShareStore<C> for InMemory {
     }
 }
 
+/// The suite a session's proposal is for (the first byte of every job's parameters).
+pub fn suite_of(session: &Session) -> Option<Suite> {
+    let suite = *session.proposal().draft.params.first()?;
+    Suite::ALL.into_iter().find(|s| *s as u8 == suite)
+}
+
 /// The identity key behind a PeerId (an Ed25519 one).
 pub fn identity_of(peer: &PeerId) -> Option<IdentityKey> {
     IdentityKey::from_peer_id_bytes(&peer.to_bytes()).ok()
@@ -165,15 +171,21 @@ fn run_error<E: std::error::Error + tessera_core::Blame>(
 impl<C: Ciphersuite> Device<C> {
     /// A device from its node config (whose keypair must be the Ed25519 key of `identity`).
     pub async fn start(config: NodeConfig, identity: Ed25519Identity) -> Result<Self, NodeError> {
-        let node_key = identity_of(&config.keypair.public().to_peer_id());
-        if node_key != Some(identity.identity()) {
+        let identity = Arc::new(identity);
+        Self::on_node(Arc::new(Node::start(config).await?), identity)
+    }
+
+    /// The keys of suite `C` of a device whose node is `node` (shared by the suites of one
+    /// device, whose serve loop hands each session to its suite, [`suite_of`]).
+    pub fn on_node(node: Arc<Node>, identity: Arc<Ed25519Identity>) -> Result<Self, NodeError> {
+        if identity_of(&node.peer_id()) != Some(identity.identity()) {
             return Err(NodeError::Transport(
                 "the node's keypair and the identity differ".into(),
             ));
         }
         Ok(Self {
-            node: Node::start(config).await?,
-            identity: Arc::new(identity),
+            node,
+            identity,
             keys: Mutex::new(Vec::new()),
             pending_keygens: Mutex::new(Vec::new()),
             max_pending_keygens: MAX_PENDING_KEYGENS,

@@ -2,6 +2,7 @@
 //! secrets, and its keys' epochs on disk.
 
 pub mod address;
+pub mod approval;
 pub mod audit;
 pub mod error;
 pub mod files;

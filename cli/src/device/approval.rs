@@ -1,0 +1,304 @@
+//! Approvals (design §6, must): which proposals a device takes part in, and who decides.
+//!
+//! - A keygen is approved automatically only with `--auto-approve keygen`.
+//! - A signing session over a raw message is blind signing: refused outright unless the node
+//!   runs with `--allow-blind-signing`; then approved automatically only where the home's
+//!   `policy.json` allows that key (`{"sign": {"keys": ["NAME", …]}}`), else by a person.
+//! - A reshare is never approved automatically.
+//!
+//! The node's policy must answer at once, so a proposal that needs a person is refused with
+//! [`AWAITING`] and kept here; the person approves or refuses it at the node's prompt or with
+//! `tessera approve`; the initiator proposes again and gets the decision. An approval is for
+//! one draft (protocol, parameters, key, epoch, committee; not the initiator's nonce), used
+//! once, and expires with its request.
+
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use serde::{Deserialize, Serialize};
+use tessera_core::hash::transcript_hash;
+use tessera_p2p::{Decision, Kind, PeerId, Proposal};
+
+/// The refusal that tells an initiator a person has not decided yet.
+pub const AWAITING: &str = "awaiting approval";
+
+/// Requests kept for a person at once; more are refused as busy.
+const MAX_WAITING: usize = 64;
+
+/// What a proposal asks, as a person sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// Its id: the first 8 bytes of the draft digest, hex (what `tessera approve` takes).
+    pub id: String,
+    /// keygen, sign or reshare.
+    pub protocol: String,
+    /// The key's local name, or its key id.
+    pub key: Option<String>,
+    /// The epoch.
+    pub epoch: u64,
+    /// The initiator, by local name and PeerId.
+    pub initiator: Member,
+    /// The committee (or signer set), by local names and PeerIds.
+    pub committee: Vec<Member>,
+    /// The threshold (keygen, reshare), if the parameters say it.
+    pub threshold: Option<u16>,
+    /// The roster fingerprint, for humans to compare across devices.
+    pub fingerprint: Option<String>,
+    /// The message to sign, hex.
+    pub message: Option<String>,
+    /// Its SHA-256, hex.
+    pub message_sha256: Option<String>,
+    /// Seconds since the Unix epoch when it arrived.
+    pub received: u64,
+}
+
+/// A device named in a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// Its local name, if it is a known peer (or this device).
+    pub name: Option<String>,
+    /// Its PeerId.
+    pub peer_id: String,
+}
+
+/// How a device decides, from its flags and policy file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rules {
+    /// `--auto-approve keygen`.
+    pub auto_keygen: bool,
+    /// `--allow-blind-signing`: raw messages may be signed at all.
+    pub blind_signing: bool,
+    /// Keys (by key id, hex) whose raw-message signing the policy file approves.
+    pub auto_sign_keys: Vec<String>,
+}
+
+/// What a proposal needs before this device takes part, in words for the initiator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Verdict {
+    Accept,
+    Refuse(String),
+    AskPerson,
+}
+
+struct Waiting {
+    digest: [u8; 32],
+    request: Request,
+    expires: Instant,
+}
+
+/// The decisions of one device (see the module doc).
+pub struct Approvals {
+    rules: Rules,
+    ttl: Duration,
+    waiting: VecDeque<Waiting>,
+    decided: Vec<([u8; 32], bool, Instant)>,
+}
+
+/// The digest a decision is for: everything of the draft but the initiator's nonce.
+pub fn draft_digest(proposal: &Proposal) -> [u8; 32] {
+    let d = &proposal.draft;
+    let kind = [d.kind as u8];
+    let epoch = d.epoch.to_be_bytes();
+    let roster: Vec<Vec<u8>> = d.roster.iter().map(|p| p.to_bytes()).collect();
+    let mut parts: Vec<&[u8]> = vec![&kind, &d.params, &d.key_id, &epoch];
+    parts.extend(roster.iter().map(Vec::as_slice));
+    transcript_hash("tessera/v1/cli/approval", &parts)
+}
+
+impl Approvals {
+    /// Decisions under `rules`; a request waits `ttl` for a person.
+    pub fn new(rules: Rules, ttl: Duration) -> Self {
+        Approvals {
+            rules,
+            ttl,
+            waiting: VecDeque::new(),
+            decided: Vec::new(),
+        }
+    }
+
+    /// The policy's answer to `proposal` from `initiator`, described by `describe` (called
+    /// only when a person must see it).
+    pub fn decide(
+        &mut self,
+        proposal: &Proposal,
+        describe: impl FnOnce(String) -> Request,
+    ) -> Decision {
+        let now = Instant::now();
+        self.expire(now);
+        let digest = draft_digest(proposal);
+        if let Some(i) = self.decided.iter().position(|(d, _, _)| *d == digest) {
+            let (_, approved, _) = self.decided.remove(i);
+            return if approved {
+                Decision::Accept
+            } else {
+                Decision::Refuse("refused by its user".into())
+            };
+        }
+        match self.verdict(proposal) {
+            Verdict::Accept => Decision::Accept,
+            Verdict::Refuse(why) => Decision::Refuse(why),
+            Verdict::AskPerson => {
+                if !self.waiting.iter().any(|w| w.digest == digest) {
+                    if self.waiting.len() >= MAX_WAITING {
+                        return Decision::Refuse("too many requests wait for approval".into());
+                    }
+                    self.waiting.push_back(Waiting {
+                        digest,
+                        request: describe(hex::encode(&digest[..8])),
+                        expires: now + self.ttl,
+                    });
+                }
+                Decision::Refuse(AWAITING.into())
+            }
+        }
+    }
+
+    fn verdict(&self, proposal: &Proposal) -> Verdict {
+        match proposal.draft.kind {
+            Kind::Keygen if self.rules.auto_keygen => Verdict::Accept,
+            Kind::Keygen | Kind::Reshare => Verdict::AskPerson,
+            Kind::Sign if !self.rules.blind_signing => Verdict::Refuse(
+                "blind signing of raw messages is off on this device (--allow-blind-signing)"
+                    .into(),
+            ),
+            Kind::Sign
+                if self
+                    .rules
+                    .auto_sign_keys
+                    .contains(&hex::encode(proposal.draft.key_id)) =>
+            {
+                Verdict::Accept
+            }
+            Kind::Sign => Verdict::AskPerson,
+            Kind::Certify => Verdict::Refuse("certification runs inside a keygen".into()),
+        }
+    }
+
+    /// Drops requests and decisions whose time is up; returns the expired requests.
+    pub fn expire(&mut self, now: Instant) -> Vec<Request> {
+        self.decided.retain(|(_, _, until)| *until > now);
+        let mut expired = Vec::new();
+        while self.waiting.front().is_some_and(|w| w.expires <= now) {
+            if let Some(w) = self.waiting.pop_front() {
+                expired.push(w.request);
+            }
+        }
+        expired
+    }
+
+    /// The requests waiting for a person, oldest first.
+    pub fn waiting(&self) -> Vec<Request> {
+        self.waiting.iter().map(|w| w.request.clone()).collect()
+    }
+
+    /// A person's decision on the request `id`: the initiator's next proposal of that draft
+    /// is accepted (once) or refused. None if no such request waits.
+    pub fn resolve(&mut self, id: &str, approve: bool) -> Option<Request> {
+        let i = self.waiting.iter().position(|w| w.request.id == id)?;
+        let w = self.waiting.remove(i)?;
+        self.decided.push((w.digest, approve, w.expires));
+        Some(w.request)
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_p2p::Draft;
+
+    fn proposal(kind: Kind, key_id: [u8; 32]) -> Proposal {
+        Proposal {
+            draft: Draft {
+                kind,
+                params: vec![0, 1, 2],
+                key_id,
+                epoch: 0,
+                roster: vec![PeerId::random(), PeerId::random()],
+            },
+            nonce: [7; 32],
+        }
+    }
+
+    fn request(id: String) -> Request {
+        Request {
+            id,
+            protocol: "x".into(),
+            key: None,
+            epoch: 0,
+            initiator: Member {
+                name: None,
+                peer_id: String::new(),
+            },
+            committee: vec![],
+            threshold: None,
+            fingerprint: None,
+            message: None,
+            message_sha256: None,
+            received: 0,
+        }
+    }
+
+    #[test]
+    fn a_person_decides_once_and_rules_decide_the_rest() {
+        let rules = Rules {
+            auto_keygen: false,
+            blind_signing: true,
+            auto_sign_keys: vec![hex::encode([1; 32])],
+        };
+        let mut a = Approvals::new(rules, Duration::from_secs(60));
+        let keygen = proposal(Kind::Keygen, [0; 32]);
+        assert_eq!(
+            a.decide(&keygen, request),
+            Decision::Refuse(AWAITING.into())
+        );
+        // A retry waits too, without a second request.
+        assert_eq!(
+            a.decide(&keygen, request),
+            Decision::Refuse(AWAITING.into())
+        );
+        let waiting = a.waiting();
+        assert_eq!(waiting.len(), 1);
+        assert!(a.resolve(&waiting[0].id, true).is_some());
+        assert_eq!(a.decide(&keygen, request), Decision::Accept);
+        // Used once: the same draft again needs a person again.
+        assert_eq!(
+            a.decide(&keygen, request),
+            Decision::Refuse(AWAITING.into())
+        );
+        let id = a.waiting()[0].id.clone();
+        a.resolve(&id, false);
+        assert!(matches!(a.decide(&keygen, request), Decision::Refuse(r) if r.contains("refused")));
+        // Signing: the policy's key is automatic, another waits; a reshare always waits.
+        assert_eq!(
+            a.decide(&proposal(Kind::Sign, [1; 32]), request),
+            Decision::Accept
+        );
+        assert_eq!(
+            a.decide(&proposal(Kind::Sign, [2; 32]), request),
+            Decision::Refuse(AWAITING.into())
+        );
+        assert_eq!(
+            a.decide(&proposal(Kind::Reshare, [1; 32]), request),
+            Decision::Refuse(AWAITING.into())
+        );
+        // Requests expire.
+        assert_eq!(a.expire(Instant::now() + Duration::from_secs(61)).len(), 2);
+        assert!(a.waiting().is_empty());
+        // Without blind signing, raw messages are refused outright.
+        let mut strict = Approvals::new(Rules::default(), Duration::from_secs(60));
+        assert!(matches!(
+            strict.decide(&proposal(Kind::Sign, [1; 32]), request),
+            Decision::Refuse(r) if r.contains("blind signing")
+        ));
+    }
+}
