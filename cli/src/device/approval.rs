@@ -19,7 +19,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 use tessera_core::hash::transcript_hash;
-use tessera_p2p::{Decision, Kind, PeerId, Proposal};
+use tessera_p2p::{Decision, Kind, Proposal};
 
 /// The refusal that tells an initiator a person has not decided yet.
 pub const AWAITING: &str = "awaiting approval";
@@ -214,7 +214,7 @@ pub fn now_secs() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tessera_p2p::Draft;
+    use tessera_p2p::{Draft, PeerId};
 
     fn proposal(kind: Kind, key_id: [u8; 32]) -> Proposal {
         Proposal {
