@@ -101,6 +101,9 @@ struct PendingKeygen<C: Ciphersuite> {
     blamed: Vec<PeerId>,
 }
 
+/// The longest key name a keygen proposal may suggest, in bytes.
+pub const MAX_NAME: usize = 32;
+
 /// Keygen shares kept pending (confirmed, certificate not seen) before a device refuses new
 /// keygens: each is a share the committee may depend on, so none is ever dropped to make room.
 pub const MAX_PENDING_KEYGENS: usize = 16;
@@ -110,10 +113,25 @@ pub const MAX_PENDING_KEYGENS: usize = 16;
 /// that confirmed can always activate later. The keystore writes it to disk; an error sends
 /// no confirmation and fails the session.
 pub trait ShareStore<C: Ciphersuite>: Send + Sync {
-    /// Keeps a keygen's pending share.
-    fn keygen(&self, session: &SessionId, pending: &PendingKeyShare<C>) -> Result<(), String>;
+    /// Keeps a keygen's pending share, under the key name the proposal suggests.
+    fn keygen(
+        &self,
+        name: &str,
+        session: &SessionId,
+        pending: &PendingKeyShare<C>,
+    ) -> Result<(), String>;
     /// Keeps a reshare's pending share of the next epoch.
     fn reshare(&self, session: &SessionId, pending: &PendingKeyShare<C>) -> Result<(), String>;
+    /// The share is now active (a keygen's certificate, or a reshare's transition): the store
+    /// records it as such, and erases the key's previous epoch if it holds one.
+    fn activated(&self, _share: &KeyShare<C>) -> Result<(), String> {
+        Ok(())
+    }
+    /// This device retired from the key at `epoch` (a reshare's transition left it out): the
+    /// store erases that epoch's share.
+    fn retired(&self, _key_id: &[u8; 32], _epoch: u64) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// The store of a device that keeps its shares in memory only (tests and the demo): the
@@ -122,7 +140,7 @@ pub trait ShareStore<C: Ciphersuite>: Send + Sync {
 pub struct InMemory;
 
 impl<C: Ciphersuite> ShareStore<C> for InMemory {
-    fn keygen(&self, _: &SessionId, _: &PendingKeyShare<C>) -> Result<(), String> {
+    fn keygen(&self, _: &str, _: &SessionId, _: &PendingKeyShare<C>) -> Result<(), String> {
         Ok(())
     }
 
@@ -135,6 +153,58 @@ impl<C: Ciphersuite> ShareStore<C> for InMemory {
 pub fn suite_of(session: &Session) -> Option<Suite> {
     let suite = *session.proposal().draft.params.first()?;
     Suite::ALL.into_iter().find(|s| *s as u8 == suite)
+}
+
+/// What a person approving a proposal is shown of its parameters (design §6), read
+/// best-effort: a field that does not parse is left out (the job refuses it later).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// The suite.
+    pub suite: Option<Suite>,
+    /// The threshold of a keygen, or the new threshold of a reshare.
+    pub threshold: Option<u16>,
+    /// The key name a keygen suggests.
+    pub name: Option<String>,
+    /// The message a signing session signs.
+    pub message: Option<Vec<u8>>,
+    /// The new committee of a reshare.
+    pub new_roster: Vec<IdentityKey>,
+}
+
+/// The [`Summary`] of a draft's parameters.
+pub fn summarize(draft: &Draft) -> Summary {
+    let mut r = Reader::new(&draft.params);
+    let suite = r
+        .u8()
+        .ok()
+        .and_then(|b| Suite::ALL.into_iter().find(|s| *s as u8 == b));
+    let mut summary = Summary {
+        suite,
+        ..Summary::default()
+    };
+    match draft.kind {
+        Kind::Keygen => {
+            summary.threshold = r.u16().ok();
+            summary.name = r
+                .short()
+                .ok()
+                .and_then(|n| String::from_utf8(n.to_vec()).ok());
+        }
+        Kind::Sign => {
+            let n = r.u16().unwrap_or(0);
+            if (0..n).all(|_| r.u16().is_ok()) {
+                summary.message = r.long().ok().map(<[u8]>::to_vec);
+            }
+        }
+        Kind::Reshare => {
+            if let Ok(p) = decode_reshare(&draft.params, [0; 32]) {
+                summary.threshold = Some(p.new_threshold);
+                summary.new_roster = p.new_roster;
+            }
+        }
+        Kind::Certify => {}
+    }
+    summary
 }
 
 /// The identity key behind a PeerId (an Ed25519 one).
@@ -228,6 +298,22 @@ impl<C: Ciphersuite> Device<C> {
         })
     }
 
+    /// Takes up a key this device kept (read back from its store when it starts).
+    pub fn adopt(&self, record: KeyRecord<C>) {
+        self.store(Arc::new(Mutex::new(record)));
+    }
+
+    /// Takes up a keygen share this device confirmed and kept, whose certificate it has not
+    /// seen (read back from its store when it starts): a relayed certificate activates it.
+    pub fn adopt_pending_keygen(&self, share: PendingKeyShare<C>) {
+        if let Ok(mut p) = self.pending_keygens.lock() {
+            p.push(PendingKeygen {
+                share,
+                blamed: Vec::new(),
+            });
+        }
+    }
+
     /// Keygen shares confirmed by this device whose certificate it has not seen complete.
     pub fn pending_keygens(&self) -> Vec<PendingKeyShare<C>> {
         self.pending_keygens
@@ -250,6 +336,7 @@ impl<C: Ciphersuite> Device<C> {
         pending.remove(i);
         drop(pending);
         self.store(Arc::new(Mutex::new(KeyRecord::new(share.clone()))));
+        self.shares.activated(&share).map_err(JobError::Persist)?;
         Ok(share)
     }
 
@@ -283,20 +370,48 @@ impl<C: Ciphersuite> Device<C> {
             .map_err(|_| JobError::Key("keys poisoned".into()))?
             .clone();
         for record in records {
-            let committed = record
+            let mut r = record
                 .lock()
-                .map_err(|_| JobError::Key("record poisoned".into()))?
-                .commit(transition);
-            if let Ok(c) = committed {
-                if c == Committed::Retired {
-                    self.forget(&record);
-                }
+                .map_err(|_| JobError::Key("record poisoned".into()))?;
+            if let Ok(c) = self.commit_to(&record, &mut r, transition) {
                 return Ok(c);
             }
         }
         Err(JobError::Key(
             "no share of this device is certified or retired by the transition".into(),
         ))
+    }
+
+    /// Commits `transition` to `record` (locked as `r`), and tells the store: the new share is
+    /// active, or this device retired from its epoch.
+    fn commit_to(
+        &self,
+        record: &Arc<Mutex<KeyRecord<C>>>,
+        r: &mut KeyRecord<C>,
+        transition: &Transition,
+    ) -> Result<Committed, JobError> {
+        let old = r.active().map(|a| (*a.key_id(), a.epoch()));
+        let committed = r
+            .commit(transition)
+            .map_err(|e| JobError::Key(e.to_string()))?;
+        match committed {
+            Committed::Retired => {
+                self.forget(record);
+                if let Some((key_id, epoch)) = old {
+                    self.shares
+                        .retired(&key_id, epoch)
+                        .map_err(JobError::Persist)?;
+                }
+            }
+            // Kept even if the user abandoned another reshare meanwhile.
+            Committed::Activated(_) => {
+                self.keep(record);
+                if let Some(active) = r.active() {
+                    self.shares.activated(active).map_err(JobError::Persist)?;
+                }
+            }
+        }
+        Ok(committed)
     }
 
     /// Drops the reshare transition staged by `session`, on the user's word only: the old
@@ -376,9 +491,26 @@ impl<C: Ciphersuite> Device<C> {
         roster: Vec<PeerId>,
         threshold: u16,
     ) -> Result<KeyShare<C>, JobError> {
+        self.keygen_named(roster, threshold, "").await
+    }
+
+    /// [`Device::keygen`], suggesting every member keep the key under `name` (at most
+    /// [`MAX_NAME`] bytes; empty: no suggestion).
+    pub async fn keygen_named(
+        &self,
+        roster: Vec<PeerId>,
+        threshold: u16,
+        name: &str,
+    ) -> Result<KeyShare<C>, JobError> {
+        if name.len() > MAX_NAME {
+            return Err(JobError::Params("the key name is too long"));
+        }
         let mut w = Writer::default();
         w.u8(C::SUITE as u8);
         w.u16(threshold);
+        if !name.is_empty() {
+            w.short(name.as_bytes());
+        }
         let draft = Draft {
             kind: Kind::Keygen,
             params: w.finish(),
@@ -525,6 +657,14 @@ impl<C: Ciphersuite> Device<C> {
         roster: Vec<IdentityKey>,
     ) -> Result<Served<C>, JobError> {
         let threshold = r.u16().map_err(|_| JobError::Params("truncated"))?;
+        // The key's suggested name, if the initiator gave one.
+        let name = match r.short() {
+            Ok(n) => String::from_utf8(n.to_vec())
+                .ok()
+                .filter(|n| n.len() <= MAX_NAME)
+                .ok_or(JobError::Params("the key name is not short text"))?,
+            Err(_) => String::new(),
+        };
         r.end().map_err(|_| JobError::Params("trailing bytes"))?;
         self.check_pending_keygens()?;
         let params = DkgParams {
@@ -541,7 +681,7 @@ impl<C: Ciphersuite> Device<C> {
         let pending = drive(dkg, session).await?;
         // Kept (stored, then held here) before the confirmation goes out, and not dropped if
         // the certification fails. A store that fails sends no confirmation.
-        if let Err(e) = self.shares.keygen(session.id(), &pending) {
+        if let Err(e) = self.shares.keygen(&name, session.id(), &pending) {
             // Everyone is told, rather than left waiting for this device's confirmation.
             session.abort("a member could not keep its share and will not confirm".into());
             return Err(JobError::Persist(e));
@@ -743,15 +883,7 @@ impl<C: Ciphersuite> Device<C> {
                 return Err(e);
             }
         };
-        let committed = r
-            .commit(&output.transition)
-            .map_err(|e| JobError::Key(e.to_string()))?;
-        drop(r);
-        match committed {
-            Committed::Retired => self.forget(&record),
-            // Kept even if the user abandoned another reshare meanwhile.
-            Committed::Activated(_) => self.keep(&record),
-        }
+        let committed = self.commit_to(&record, &mut r, &output.transition)?;
         Ok(Served::Reshare(committed, output.transition))
     }
 }

@@ -21,7 +21,7 @@ struct FullDisk {
 }
 
 impl ShareStore<Ed25519> for FullDisk {
-    fn keygen(&self, _: &SessionId, _: &PendingKeyShare<Ed25519>) -> Result<(), String> {
+    fn keygen(&self, _: &str, _: &SessionId, _: &PendingKeyShare<Ed25519>) -> Result<(), String> {
         self.asked.fetch_add(1, Ordering::SeqCst);
         Err("no space left on device".into())
     }

@@ -50,7 +50,7 @@ fn current(epochs: &[Epoch]) -> Option<&Epoch> {
 
 /// A key as JSON: its current epoch's public data, the committee by local names, every
 /// epoch's state, and, if active, the key signatures verify under and its address.
-fn describe(
+pub fn describe(
     name: &str,
     epochs: &[Epoch],
     peers: &Peers,
@@ -143,7 +143,7 @@ pub fn run(command: &Command, ctx: &Context, out: &Output) -> Result<(), Failure
 }
 
 /// `keys show` for humans.
-fn text(v: &Value) -> String {
+pub fn text(v: &Value) -> String {
     let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
     let mut lines = vec![
         format!("key          {}", s("name")),

@@ -10,12 +10,16 @@
 //! - 3: the home refused (a wrong passphrase; a missing, foreign, damaged, newer-format or
 //!   world-readable file; a home in use by a running node).
 
+pub mod approve;
 pub mod demo;
 pub mod init;
+pub mod keygen;
 pub mod keys;
 pub mod log;
+pub mod node;
 pub mod passphrase;
 pub mod peers;
+pub mod sign;
 pub mod vectors;
 pub mod verify;
 
@@ -25,7 +29,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use zeroize::Zeroizing;
 
 use crate::{
-    device::{peers::PeerError, Home, StoreError},
+    device::{control, node::Runtime, peers::PeerError, Home, StoreError},
     output::{Output, USAGE},
 };
 
@@ -58,6 +62,14 @@ pub struct Cli {
 pub enum Command {
     /// Create this device's home: its identity, keyring and configuration.
     Init(init::Args),
+    /// Serve the sessions known peers propose; hand the other commands' work to it.
+    Node(node::Args),
+    /// Create a key with known peers (this device takes part).
+    Keygen(keygen::Args),
+    /// Co-sign a message with a key.
+    Sign(sign::Args),
+    /// Decide a proposal a running node holds for a person, or list them.
+    Approve(approve::Args),
     /// The devices this one knows, by local name.
     Peers {
         #[command(subcommand)]
@@ -102,6 +114,10 @@ pub fn main() -> u8 {
     };
     let result = match cli.command {
         Command::Init(args) => init::run(&args, &ctx, &out),
+        Command::Node(args) => node::run(&args, &ctx, &out),
+        Command::Keygen(args) => keygen::run(&args, &ctx, &out),
+        Command::Sign(args) => sign::run(&args, &ctx, &out),
+        Command::Approve(args) => approve::run(&args, &ctx, &out),
         Command::Peers { command } => peers::run(&command, &ctx, &out),
         Command::Keys { command } => keys::run(&command, &ctx, &out),
         Command::Log(args) => log::run(&args, &ctx, &out),
@@ -186,6 +202,64 @@ impl Context {
             confirm,
         )
     }
+}
+
+/// A tokio runtime for a command that runs a node.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::usage(format!("runtime: {e}")))
+}
+
+/// Runs `request` on the node of `home`: over the control socket when `tessera node` runs
+/// there, else on a node started in this process for the command's duration. Progress goes to
+/// stderr.
+pub fn dispatch(
+    ctx: &Context,
+    home: &Home,
+    request: &control::Request,
+    out: &Output,
+) -> Result<serde_json::Value, Failure> {
+    let json = out.json;
+    let show = move |p: &str| {
+        if json {
+            eprintln!("{}", serde_json::json!({ "progress": p }));
+        } else {
+            eprintln!("... {p}");
+        }
+    };
+    if let Some(answer) = control::call(home.root(), request, &mut |p| show(p)) {
+        return answer.map_err(|(code, message)| Failure { code, message });
+    }
+    let opts = node::options(home, false, false, 600, &[])?;
+    let passphrase = ctx.passphrase("Passphrase: ", false)?;
+    runtime()?.block_on(async {
+        let runtime = std::sync::Arc::new(
+            Runtime::start(home.clone(), passphrase.as_bytes(), opts)
+                .await
+                .map_err(node::failure)?,
+        );
+        tokio::spawn(runtime.clone().serve());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let work = {
+            let (runtime, request) = (runtime.clone(), request.clone());
+            tokio::spawn(async move { control::answer(&runtime, request, &tx).await })
+        };
+        while let Some(reply) = rx.recv().await {
+            if let control::Reply::Progress(p) = reply {
+                show(&p);
+            }
+        }
+        match work.await {
+            Ok(control::Reply::Done(v)) => Ok(v),
+            Ok(control::Reply::Failed { code, message }) => Err(Failure { code, message }),
+            _ => Err(Failure {
+                code: crate::output::FAILED,
+                message: "the request ended without an answer".into(),
+            }),
+        }
+    })
 }
 
 /// A passphrase from `file`, else the environment variable `env`, else a no-echo prompt.

@@ -129,6 +129,50 @@ impl Keystore {
         Ok(epochs.into_values().collect())
     }
 
+    /// The name and epoch of the stored epoch whose key id is `key_id`.
+    pub fn find(&self, key_id: &[u8; 32]) -> Result<Option<(String, u64)>, StoreError> {
+        for name in self.names()? {
+            if let Some(e) = self
+                .epochs(&name)?
+                .iter()
+                .find(|e| &e.public.key_id == key_id)
+            {
+                return Ok(Some((name, e.epoch)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The name of the key whose group key is `group_key` (encoded), if one is stored.
+    pub fn find_group(&self, group_key: &[u8]) -> Result<Option<String>, StoreError> {
+        for name in self.names()? {
+            if self
+                .epochs(&name)?
+                .iter()
+                .any(|e| e.public.group_key == group_key)
+            {
+                return Ok(Some(name));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `hint` if no key has that name (and it is a valid name), else `hint-2`, `hint-3`, …
+    pub fn free_name(&self, hint: &str) -> String {
+        let hint = if crate::device::peers::check_name(hint).is_ok() && hint.len() <= 28 {
+            hint
+        } else {
+            "key"
+        };
+        if !self.exists(hint) {
+            return hint.to_string();
+        }
+        (2..)
+            .map(|i| format!("{hint}-{i}"))
+            .find(|n| !self.exists(n))
+            .unwrap_or_default()
+    }
+
     /// Whether a key of this name exists.
     pub fn exists(&self, name: &str) -> bool {
         self.key_dir(name).is_dir()

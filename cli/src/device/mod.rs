@@ -4,13 +4,16 @@
 pub mod address;
 pub mod approval;
 pub mod audit;
+pub mod control;
 pub mod error;
 pub mod files;
 pub mod home;
 pub mod keyring;
 pub mod keystore;
+pub mod node;
 pub mod peers;
 pub mod sealed;
+pub mod store;
 
 pub use error::StoreError;
 pub use home::{Config, Home, Unlocked};

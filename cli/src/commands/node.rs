@@ -1,0 +1,200 @@
+//! `tessera node`: serve the sessions known peers propose (design §4, §6). One node per
+//! home; while it runs, the other commands hand it their work over the control socket, and
+//! proposals that need a person are shown here and decided here (`y ID` / `n ID`) or with
+//! `tessera approve`.
+
+use std::{collections::HashSet, io::BufRead, sync::Arc, time::Duration};
+
+use serde_json::json;
+
+use super::{Context, Failure};
+use crate::{
+    device::{
+        approval::{Request, Rules},
+        control,
+        node::{NodeFailure, Options, Runtime},
+        Home, Keystore,
+    },
+    output::Output,
+};
+
+/// What may be approved without a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Auto {
+    /// Keygen proposals (no funds are at risk until a key is funded).
+    Keygen,
+}
+
+/// Arguments of `tessera node`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Listen on these addresses instead of the home's (repeatable).
+    #[arg(long, value_name = "MULTIADDR")]
+    listen: Vec<String>,
+    /// Approve these proposals without asking (signing is approved automatically only under
+    /// the home's policy.json; a reshare never is).
+    #[arg(long, value_enum)]
+    auto_approve: Vec<Auto>,
+    /// Allow signing raw messages at all (blind signing). Each still needs a person or the
+    /// policy file.
+    #[arg(long)]
+    allow_blind_signing: bool,
+    /// Seconds a proposal waits for a person before it expires.
+    #[arg(long, default_value_t = 600)]
+    approval_timeout: u64,
+}
+
+/// The options of a node: the rules from flags and the home's policy file.
+pub fn options(
+    home: &Home,
+    auto_keygen: bool,
+    blind: bool,
+    ttl: u64,
+    listen: &[String],
+) -> Result<Options, Failure> {
+    Ok(Options {
+        listen: listen
+            .iter()
+            .map(|a| {
+                a.parse()
+                    .map_err(|_| Failure::usage(format!("not a multiaddr: {a}")))
+            })
+            .collect::<Result<_, _>>()?,
+        rules: Rules {
+            auto_keygen,
+            blind_signing: blind,
+            auto_sign_keys: policy_keys(home)?,
+        },
+        approval_ttl: Duration::from_secs(ttl),
+        limits: Default::default(),
+    })
+}
+
+/// The key ids whose signing the home's `policy.json` approves: `{"sign": {"keys": [NAME…]}}`.
+fn policy_keys(home: &Home) -> Result<Vec<String>, Failure> {
+    let path = home.path("policy.json");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let bad = || {
+        Failure::usage(format!(
+            "{}: expected {{\"sign\": {{\"keys\": [NAME, …]}}}}",
+            path.display()
+        ))
+    };
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).map_err(|_| bad())?).map_err(|_| bad())?;
+    let keys = Keystore::new(home.root());
+    let mut ids = Vec::new();
+    for name in v["sign"]["keys"].as_array().ok_or_else(bad)? {
+        let name = name.as_str().ok_or_else(bad)?;
+        for e in keys
+            .epochs(name)
+            .map_err(|_| Failure::usage(format!("{}: unknown key {name:?}", path.display())))?
+        {
+            ids.push(hex::encode(e.public.key_id));
+        }
+    }
+    Ok(ids)
+}
+
+/// A failure of the node as the command's.
+pub fn failure(e: NodeFailure) -> Failure {
+    Failure {
+        code: control::code_of(&e),
+        message: e.to_string(),
+    }
+}
+
+/// A request as one line for the node's terminal.
+fn show(r: &Request) -> String {
+    let name =
+        |m: &crate::device::approval::Member| m.name.clone().unwrap_or_else(|| m.peer_id.clone());
+    let committee: Vec<String> = r.committee.iter().map(name).collect();
+    let mut text = format!(
+        "approval {}: {} of key {} (epoch {}) proposed by {}; committee {}",
+        r.id,
+        r.protocol,
+        r.key.as_deref().unwrap_or("(new)"),
+        r.epoch,
+        name(&r.initiator),
+        committee.join(", ")
+    );
+    if let Some(t) = r.threshold {
+        text.push_str(&format!("; threshold {t}"));
+    }
+    if let Some(f) = &r.fingerprint {
+        text.push_str(&format!("; fingerprint {f}"));
+    }
+    if let (Some(m), Some(h)) = (&r.message, &r.message_sha256) {
+        text.push_str(&format!("; message {m} (sha256 {h})"));
+    }
+    text.push_str(&format!(
+        "\n  approve: y {0} (or tessera approve {0}); refuse: n {0}",
+        r.id
+    ));
+    text
+}
+
+/// Runs `tessera node`.
+pub fn run(args: &Args, ctx: &Context, out: &Output) -> Result<(), Failure> {
+    let home = ctx.home()?;
+    let opts = options(
+        &home,
+        args.auto_approve.contains(&Auto::Keygen),
+        args.allow_blind_signing,
+        args.approval_timeout,
+        &args.listen,
+    )?;
+    let passphrase = ctx.passphrase("Passphrase: ", false)?;
+    let rt = super::runtime()?;
+    rt.block_on(async {
+        let runtime = Arc::new(Runtime::start(home, passphrase.as_bytes(), opts).await.map_err(failure)?);
+        drop(passphrase);
+        let addresses: Vec<String> = runtime.addresses().iter().map(|a| a.to_string()).collect();
+        out.line(
+            || format!("node {} listening on {}\nready", runtime.peer_id(), addresses.join(", ")),
+            || json!({ "peer_id": runtime.peer_id().to_string(), "addresses": addresses, "ready": true }),
+        );
+        tokio::spawn(runtime.clone().serve());
+        let listener = control::bind(runtime.home().root())?;
+        tokio::spawn(control::serve(listener, runtime.clone()));
+        // Decisions typed at this terminal: `y ID` or `n ID`.
+        let typed = runtime.clone();
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+                let mut words = line.split_whitespace();
+                let decision = match words.next() {
+                    Some("y" | "yes") => true,
+                    Some("n" | "no") => false,
+                    _ => continue,
+                };
+                if let Some(id) = words.next() {
+                    match typed.resolve(id, decision) {
+                        Ok(_) => eprintln!("{} {id}", if decision { "approved" } else { "refused" }),
+                        Err(e) => eprintln!("error: {e}"),
+                    }
+                }
+            }
+        });
+        let mut shown = HashSet::new();
+        let mut tick = tokio::time::interval(Duration::from_millis(300));
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| Failure::usage(format!("signals: {e}")))?;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    for r in runtime.waiting() {
+                        if shown.insert(r.id.clone()) {
+                            out.line(|| show(&r), || json!({ "approval": r }));
+                        }
+                    }
+                }
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+            }
+        }
+        let _ = std::fs::remove_file(control::socket_path(runtime.home().root()));
+        Ok(())
+    })
+}

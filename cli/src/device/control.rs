@@ -1,0 +1,212 @@
+//! The control socket (design §6): while `tessera node` runs, the other commands hand it their
+//! work over `control.sock` in the home (owner-only, in an owner-only folder).
+//!
+//! One request per connection, one JSON line: `{"op": "keygen" | "sign" | "approvals" |
+//! "approve", …}`. The node answers with JSON lines: any number of `{"progress": "…"}`, then
+//! `{"done": {…}}` or `{"failed": {"code", "message"}}`.
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    os::unix::{fs::PermissionsExt, net::UnixStream},
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tessera_core::Suite;
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader},
+    net::UnixListener,
+    sync::mpsc,
+};
+
+use crate::device::{
+    error::StoreError,
+    node::{NodeFailure, Runtime},
+};
+
+/// The longest request line the node reads.
+const MAX_REQUEST: usize = 1 << 20;
+
+/// A command's request to the running node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Request {
+    /// `tessera keygen`.
+    Keygen {
+        /// The key's name.
+        name: String,
+        /// Its suite.
+        suite: Suite,
+        /// Its threshold.
+        threshold: u16,
+        /// The other devices, by local name.
+        with: Vec<String>,
+    },
+    /// `tessera sign`.
+    Sign {
+        /// The key's name.
+        key: String,
+        /// The message, hex.
+        message: String,
+        /// The signers besides this device, by local name (empty: the first t).
+        signers: Vec<String>,
+    },
+    /// `tessera approve --list`.
+    Approvals,
+    /// `tessera approve ID [--refuse]`.
+    Approve {
+        /// The request's id.
+        id: String,
+        /// Approve (true) or refuse.
+        approve: bool,
+    },
+}
+
+/// One line of the node's answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reply {
+    /// Waiting on peers.
+    Progress(String),
+    /// The result.
+    Done(Value),
+    /// The failure: exit code and one line.
+    Failed {
+        /// The exit code.
+        code: u8,
+        /// The line.
+        message: String,
+    },
+}
+
+/// The socket's path in `home`.
+pub fn socket_path(home: &Path) -> PathBuf {
+    home.join("control.sock")
+}
+
+/// Binds the control socket of `home`. The caller holds the home's node lock, so a socket
+/// file left by a killed node is removed first.
+pub fn bind(home: &Path) -> Result<UnixListener, StoreError> {
+    let path = socket_path(home);
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path).map_err(|e| StoreError::io(&path, e))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| StoreError::io(&path, e))?;
+    Ok(listener)
+}
+
+/// Serves `listener` for `runtime` until the process ends: each connection is one request.
+pub async fn serve(listener: UnixListener, runtime: Arc<Runtime>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let runtime = runtime.clone();
+        tokio::spawn(async move {
+            let (read, mut write) = stream.into_split();
+            let mut line = String::new();
+            let mut reader = AsyncBufReader::new(read.take(MAX_REQUEST as u64));
+            if reader.read_line(&mut line).await.is_err() {
+                return;
+            }
+            let (tx, mut rx) = mpsc::unbounded_channel::<Reply>();
+            let work = tokio::spawn(async move {
+                let reply = match serde_json::from_str::<Request>(&line) {
+                    Ok(request) => answer(&runtime, request, &tx).await,
+                    Err(e) => failed(2, format!("bad request: {e}")),
+                };
+                let _ = tx.send(reply);
+            });
+            while let Some(reply) = rx.recv().await {
+                let mut bytes = serde_json::to_vec(&reply).unwrap_or_default();
+                bytes.push(b'\n');
+                if write.write_all(&bytes).await.is_err() {
+                    break;
+                }
+            }
+            let _ = work.await;
+        });
+    }
+}
+
+fn failed(code: u8, message: String) -> Reply {
+    Reply::Failed { code, message }
+}
+
+/// The exit code of a node failure.
+pub fn code_of(e: &NodeFailure) -> u8 {
+    match e {
+        NodeFailure::Store(_) => 3,
+        NodeFailure::Usage(_) => 2,
+        NodeFailure::Job(_) => 1,
+    }
+}
+
+/// Runs one request on the node, sending progress lines to `tx`.
+pub async fn answer(
+    runtime: &Runtime,
+    request: Request,
+    tx: &mpsc::UnboundedSender<Reply>,
+) -> Reply {
+    let progress = |p: String| {
+        let _ = tx.send(Reply::Progress(p));
+    };
+    let result = match request {
+        Request::Keygen {
+            name,
+            suite,
+            threshold,
+            with,
+        } => {
+            runtime
+                .keygen(&name, suite, threshold, &with, &progress)
+                .await
+        }
+        Request::Sign {
+            key,
+            message,
+            signers,
+        } => match hex::decode(&message) {
+            Ok(m) => runtime.sign(&key, &m, &signers, &progress).await,
+            Err(_) => Err(NodeFailure::Usage("the message is not hex".into())),
+        },
+        Request::Approvals => Ok(serde_json::json!({ "waiting": runtime.waiting() })),
+        Request::Approve { id, approve } => runtime
+            .resolve(&id, approve)
+            .map(|r| serde_json::json!({ "decided": r, "approved": approve })),
+    };
+    match result {
+        Ok(v) => Reply::Done(v),
+        Err(e) => failed(code_of(&e), e.to_string()),
+    }
+}
+
+/// Sends `request` to the node running on `home`, calling `progress` for each progress line;
+/// `None` if no node runs there.
+pub fn call(
+    home: &Path,
+    request: &Request,
+    progress: &mut dyn FnMut(&str),
+) -> Option<Result<Value, (u8, String)>> {
+    let mut stream = UnixStream::connect(socket_path(home)).ok()?;
+    let mut line = serde_json::to_vec(request).ok()?;
+    line.push(b'\n');
+    if stream.write_all(&line).is_err() {
+        return Some(Err((1, "the node closed the control socket".into())));
+    }
+    for line in BufReader::new(stream).lines() {
+        let Ok(line) = line else { break };
+        match serde_json::from_str::<Reply>(&line) {
+            Ok(Reply::Progress(p)) => progress(&p),
+            Ok(Reply::Done(v)) => return Some(Ok(v)),
+            Ok(Reply::Failed { code, message }) => return Some(Err((code, message))),
+            Err(_) => break,
+        }
+    }
+    Some(Err((
+        1,
+        "the node ended the request without an answer".into(),
+    )))
+}

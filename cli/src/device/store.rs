@@ -1,0 +1,110 @@
+//! The device's [`ShareStore`]: the job layer's persistence steps written to the home's
+//! keystore (design §3.1 step 4, §3.3 step 4, §5). A pending share is on disk before its
+//! confirmation leaves; activation writes the certificate, then erases the previous epoch; a
+//! retired epoch is erased.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use tessera_core::{Ciphersuite, SessionId};
+use tessera_keygen::{KeyShare, PendingKeyShare};
+use tessera_p2p::jobs::ShareStore;
+
+use crate::device::{keyring::DataKey, Keystore};
+
+/// The home's keystore as the jobs' store, with the names of the keys it holds by key id.
+pub struct DiskStore {
+    keystore: Keystore,
+    data_key: Arc<DataKey>,
+    /// Key id → local name, for every epoch stored (what approvals show).
+    names: Arc<Mutex<HashMap<[u8; 32], String>>>,
+}
+
+impl DiskStore {
+    /// A store writing to `keystore` with `data_key`; `names` is kept up to date.
+    pub fn new(
+        keystore: Keystore,
+        data_key: Arc<DataKey>,
+        names: Arc<Mutex<HashMap<[u8; 32], String>>>,
+    ) -> Self {
+        DiskStore {
+            keystore,
+            data_key,
+            names,
+        }
+    }
+
+    fn name_of(&self, key_id: &[u8; 32]) -> Result<String, String> {
+        if let Some(n) = self.names.lock().ok().and_then(|n| n.get(key_id).cloned()) {
+            return Ok(n);
+        }
+        self.keystore
+            .find(key_id)
+            .map_err(|e| e.to_string())?
+            .map(|(n, _)| n)
+            .ok_or_else(|| "the key is not in the keystore".into())
+    }
+
+    fn remember(&self, key_id: [u8; 32], name: &str) {
+        if let Ok(mut n) = self.names.lock() {
+            n.insert(key_id, name.to_string());
+        }
+    }
+
+    fn save<C: Ciphersuite>(&self, name: &str, pending: &PendingKeyShare<C>) -> Result<(), String> {
+        self.keystore
+            .save_pending(&self.data_key, name, pending)
+            .map_err(|e| e.to_string())?;
+        self.remember(*pending.key_id(), name);
+        Ok(())
+    }
+}
+
+impl<C: Ciphersuite> ShareStore<C> for DiskStore {
+    fn keygen(
+        &self,
+        name: &str,
+        _: &SessionId,
+        pending: &PendingKeyShare<C>,
+    ) -> Result<(), String> {
+        self.save(&self.keystore.free_name(name), pending)
+    }
+
+    fn reshare(&self, _: &SessionId, pending: &PendingKeyShare<C>) -> Result<(), String> {
+        let group_key = pending.public().group_key;
+        let name = match self
+            .keystore
+            .find_group(&group_key)
+            .map_err(|e| e.to_string())?
+        {
+            Some(name) => name,
+            None => self
+                .keystore
+                .free_name(&format!("key-{}", &hex::encode(&group_key)[2..10])),
+        };
+        self.save(&name, pending)
+    }
+
+    fn activated(&self, share: &KeyShare<C>) -> Result<(), String> {
+        let name = self.name_of(share.key_id())?;
+        let epoch = share.epoch();
+        self.keystore
+            .activate(&name, epoch, share.certificate())
+            .map_err(|e| e.to_string())?;
+        for older in self.keystore.epochs(&name).map_err(|e| e.to_string())? {
+            if older.epoch < epoch {
+                self.keystore
+                    .erase(&name, older.epoch)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn retired(&self, key_id: &[u8; 32], epoch: u64) -> Result<(), String> {
+        let name = self.name_of(key_id)?;
+        self.keystore.erase(&name, epoch).map_err(|e| e.to_string())
+    }
+}
