@@ -1,0 +1,332 @@
+//! Three devices as a user runs them (design §5, §6, README "Three devices"): three homes,
+//! `tessera node` in two of them as separate OS processes, `tessera keygen` and `tessera sign`
+//! from the third; every signature is checked by an independent verifier (ed25519-dalek,
+//! k256's BIP-340), and the address `keys show` prints encodes the key it verifies under.
+//! Also what goes wrong: a second node on a home, a taken key name, a refused proposal, a
+//! device that is down.
+
+use std::{
+    fs,
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    str::FromStr,
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+
+/// A `tessera` command on `home` with the test environment.
+fn tessera(home: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--home")
+        .arg(home)
+        .env("TESSERA_INSECURE_TEST_KDF", "1")
+        .env("TESSERA_PASSPHRASE", "a passphrase")
+        .env_remove("TESSERA_HOME")
+        .stdin(Stdio::null());
+    c
+}
+
+/// Runs a command to its end: (exit code, stdout, stderr).
+fn run(home: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = tessera(home).args(args).output().expect("run tessera");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs a command that must succeed and print JSON.
+fn json(home: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let (code, out, err) = run(home, &all);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    serde_json::from_str(out.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+/// A free TCP port on loopback.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `tessera node`, stopped when dropped.
+struct NodeProcess(Child);
+
+impl NodeProcess {
+    /// Starts the node of `home` and waits for its "ready" line.
+    fn start(home: &Path) -> Self {
+        let mut child = tessera(home)
+            .args(["node", "--auto-approve", "keygen", "--allow-blind-signing"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the node");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = lines.any(|l| l.is_ok_and(|l| l == "ready"));
+        assert!(ready, "the node of {} printed ready", home.display());
+        // Keep draining its output so it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        NodeProcess(child)
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Three homes that know each other; their folder is removed when dropped.
+struct World {
+    dir: PathBuf,
+}
+
+impl World {
+    fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("tessera-devices-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let world = World { dir };
+        let names = ["a", "b", "c"];
+        for n in names {
+            let listen = format!("/ip4/127.0.0.1/tcp/{}", free_port());
+            json(&world.home(n), &["init", "--name", n, "--listen", &listen]);
+        }
+        for x in names {
+            for y in names.iter().filter(|y| **y != x) {
+                let me = json(&world.home(y), &["peers", "list"])["me"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                json(&world.home(x), &["peers", "add", &me]);
+            }
+        }
+        world
+    }
+
+    fn home(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Approves (or refuses) at `home`'s node the first request that arrives within 30 s.
+fn decide(home: &Path, approve: bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting = json(home, &["approve", "--list"]);
+        if let Some(id) = waiting["waiting"][0]["id"].as_str() {
+            let mut args = vec!["approve", id];
+            if !approve {
+                args.push("--refuse");
+            }
+            json(home, &args);
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no request reached {}",
+            home.display()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `tessera sign` from device a in the background while b decides; its (code, stdout, stderr).
+fn sign_with_decision(w: &World, key: &str, message: &str, approve: bool) -> (i32, String, String) {
+    let a = w.home("a");
+    let (key, message) = (key.to_string(), message.to_string());
+    let signer = std::thread::spawn(move || {
+        run(
+            &a,
+            &[
+                "--json",
+                "sign",
+                "--key",
+                &key,
+                "--message",
+                &message,
+                "--signers",
+                "b",
+            ],
+        )
+    });
+    decide(&w.home("b"), approve);
+    signer.join().unwrap()
+}
+
+/// Checks `signature` over `message` under the key `keys show` printed, with a verifier that
+/// is not tessera's, and that the printed address encodes that key.
+fn check_independently(suite: &str, shown: &Value, message: &[u8], signature: &[u8]) {
+    let key = hex::decode(shown["verifying_key"].as_str().unwrap()).unwrap();
+    let address = shown["address"].as_str().unwrap();
+    match suite {
+        "ed25519" => {
+            let vk =
+                ed25519_dalek::VerifyingKey::from_bytes(&key.clone().try_into().unwrap()).unwrap();
+            let sig = ed25519_dalek::Signature::from_slice(signature).unwrap();
+            vk.verify_strict(message, &sig)
+                .expect("ed25519-dalek verifies");
+            assert_eq!(
+                bs58::decode(address).into_vec().unwrap(),
+                key,
+                "Solana address"
+            );
+        }
+        "taproot" => {
+            let vk = k256::schnorr::VerifyingKey::from_slice(&key).unwrap();
+            let sig = k256::schnorr::Signature::try_from(signature).unwrap();
+            vk.verify_raw(message, &sig).expect("k256 BIP-340 verifies");
+            let parsed = bitcoin::Address::from_str(address)
+                .unwrap()
+                .require_network(bitcoin::Network::Bitcoin)
+                .unwrap();
+            assert_eq!(
+                &parsed.script_pubkey().as_bytes()[2..],
+                key.as_slice(),
+                "P2TR output key"
+            );
+        }
+        _ => {
+            tessera_sign::verify_bytes(tessera_core::Suite::Secp256k1, &key, message, signature)
+                .expect("RFC 9591 verification");
+            assert_eq!(address, hex::encode(&key));
+        }
+    }
+}
+
+#[test]
+fn three_devices_make_a_key_and_sign_in_every_suite() {
+    let w = World::new("suites");
+    let _b = NodeProcess::start(&w.home("b"));
+    let _c = NodeProcess::start(&w.home("c"));
+    for suite in ["ed25519", "taproot", "secp256k1"] {
+        let name = format!("vault-{suite}");
+        let made = json(
+            &w.home("a"),
+            &[
+                "keygen",
+                "--name",
+                &name,
+                "--suite",
+                suite,
+                "--threshold",
+                "2",
+                "--with",
+                "b",
+                "c",
+            ],
+        );
+        assert_eq!(made["state"], "active");
+        // Every device holds the same key, active, under the same name.
+        for d in ["b", "c"] {
+            let theirs = json(&w.home(d), &["keys", "show", &name]);
+            assert_eq!(theirs["group_key"], made["group_key"]);
+            assert_eq!(theirs["address"], made["address"]);
+        }
+        let message = hex::encode(format!("pay 1 coin, {suite}"));
+        let (code, out, err) = sign_with_decision(&w, &name, &message, true);
+        assert_eq!(code, 0, "{err}");
+        let signed: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(signed["verifying_key"], made["verifying_key"]);
+        let signature = hex::decode(signed["signature"].as_str().unwrap()).unwrap();
+        check_independently(suite, &made, &hex::decode(&message).unwrap(), &signature);
+    }
+    // Each device's log has every session it took part in (c signed none), chain intact.
+    for (d, sessions) in [("a", 6), ("b", 6), ("c", 3)] {
+        let checked = json(&w.home(d), &["log", "--verify"]);
+        assert_eq!(checked["intact"], true);
+        assert_eq!(checked["entries"], sessions, "{d}");
+    }
+}
+
+#[test]
+fn what_goes_wrong_is_one_line_naming_who() {
+    let w = World::new("wrong");
+    let b = NodeProcess::start(&w.home("b"));
+    let c = NodeProcess::start(&w.home("c"));
+    // A second node on one home.
+    let (code, _, err) = run(&w.home("b"), &["node"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("another tessera node is running"), "{err}");
+    json(
+        &w.home("a"),
+        &[
+            "keygen",
+            "--name",
+            "vault",
+            "--suite",
+            "ed25519",
+            "--threshold",
+            "2",
+            "--with",
+            "b",
+            "c",
+        ],
+    );
+    // A taken key name.
+    let (code, _, err) = run(
+        &w.home("a"),
+        &[
+            "keygen",
+            "--name",
+            "vault",
+            "--suite",
+            "ed25519",
+            "--threshold",
+            "2",
+            "--with",
+            "b",
+        ],
+    );
+    assert_eq!((code, err.lines().count()), (2, 1), "{err}");
+    assert!(err.contains("exists already"), "{err}");
+    // A refused proposal names who refused, and nothing is signed.
+    let (code, out, err) = sign_with_decision(&w, "vault", "00", false);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.lines().last().unwrap_or_default().contains("b refused"),
+        "{err}"
+    );
+    // A device that is down is named.
+    drop(b);
+    let (code, _, err) = run(
+        &w.home("a"),
+        &[
+            "sign",
+            "--key",
+            "vault",
+            "--message",
+            "00",
+            "--signers",
+            "b",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.lines()
+            .last()
+            .unwrap_or_default()
+            .contains("b did not answer"),
+        "{err}"
+    );
+    drop(c);
+}
