@@ -267,36 +267,18 @@ fn what_goes_wrong_is_one_line_naming_who() {
     let (code, _, err) = run(&w.home("b"), &["node"]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("another tessera node is running"), "{err}");
-    json(
-        &w.home("a"),
-        &[
-            "keygen",
-            "--name",
-            "vault",
-            "--suite",
-            "ed25519",
-            "--threshold",
-            "2",
-            "--with",
-            "b",
-            "c",
-        ],
-    );
+    let keygen = [
+        "keygen",
+        "--name",
+        "vault",
+        "--suite",
+        "ed25519",
+        "--threshold",
+        "2",
+    ];
+    json(&w.home("a"), &[&keygen[..], &["--with", "b", "c"]].concat());
     // A taken key name.
-    let (code, _, err) = run(
-        &w.home("a"),
-        &[
-            "keygen",
-            "--name",
-            "vault",
-            "--suite",
-            "ed25519",
-            "--threshold",
-            "2",
-            "--with",
-            "b",
-        ],
-    );
+    let (code, _, err) = run(&w.home("a"), &[&keygen[..], &["--with", "b"]].concat());
     assert_eq!((code, err.lines().count()), (2, 1), "{err}");
     assert!(err.contains("exists already"), "{err}");
     // A refused proposal names who refused, and nothing is signed.
