@@ -42,6 +42,17 @@ pub enum RunError<E: std::error::Error> {
         /// Why.
         reason: String,
     },
+    /// The members did not agree on the session before its protocol started (design §4): the
+    /// initiator signed two different starts or a false one (proof: its signatures), a member
+    /// lied about its start or denied its own signed acceptance, or a member did not confirm
+    /// within the round deadline (local observation only, like [`RunError::Timeout`]).
+    #[error("the session did not start: {reason}")]
+    NotAgreed {
+        /// The peers that caused it.
+        blamed: Vec<PeerId>,
+        /// Why.
+        reason: String,
+    },
     /// Another member aborted the session.
     #[error("{peer} aborted the session: {reason}")]
     Aborted {
@@ -73,6 +84,7 @@ impl<E: std::error::Error + Blame> RunError<E> {
                 .collect(),
             RunError::Timeout { missing, .. } => missing.clone(),
             RunError::Unreachable { peer, .. } => vec![*peer],
+            RunError::NotAgreed { blamed, .. } => blamed.clone(),
             _ => Vec::new(),
         }
     }
@@ -95,6 +107,7 @@ pub async fn run<P: Protocol>(
     let kind = protocol.kind();
     let mut heard = vec![0u8; session.roster().len()];
     let mut queue: VecDeque<_> = session.take_held(kind).into();
+    ready(session, &mut queue).await?;
     // The deadline moves only when the protocol takes a message, so a peer sending
     // conflicting repeats or other protocols' messages cannot keep a stalled session alive.
     let mut deadline = tokio::time::Instant::now() + session.round_timeout();
@@ -118,11 +131,12 @@ pub async fn run<P: Protocol>(
                     });
                 }
                 Ok(Some(Event::Aborted { by, reason })) => {
-                    return Err(RunError::Aborted {
-                        peer: peer_of(session, by),
-                        reason,
-                    })
+                    return Err(aborted(session, by, reason))
                 }
+                Ok(Some(Event::Failed { culprits, reason })) => {
+                    return Err(not_agreed(session, &culprits, reason))
+                }
+                Ok(Some(Event::Ready)) => continue,
             },
         };
         // The node delivers only payloads whose header decoded.
@@ -148,6 +162,45 @@ pub async fn run<P: Protocol>(
             }
             Err(e) => return Err(fail(&mut protocol, session, e).await),
         }
+    }
+}
+
+/// Waits until the node reports that every other member confirmed the session id, queueing
+/// the messages that come meanwhile. The node fails the session by the round deadline.
+async fn ready<E: std::error::Error>(
+    session: &mut Session,
+    queue: &mut VecDeque<(PartyIndex, zeroize::Zeroizing<Vec<u8>>)>,
+) -> Result<(), RunError<E>> {
+    while !session.is_ready() {
+        match session.next_event().await {
+            None => return Err(RunError::NodeStopped),
+            Some(Event::Message { from, payload }) => queue.push_back((from, payload)),
+            Some(Event::Failed { culprits, reason }) => {
+                return Err(not_agreed(session, &culprits, reason))
+            }
+            Some(Event::Aborted { by, reason }) => return Err(aborted(session, by, reason)),
+            // No protocol message was sent yet; conflicts are recorded by the session.
+            Some(Event::Ready | Event::Conflict(_) | Event::Undeliverable { .. }) => {}
+        }
+    }
+    Ok(())
+}
+
+fn aborted<E: std::error::Error>(session: &Session, by: PartyIndex, reason: String) -> RunError<E> {
+    RunError::Aborted {
+        peer: peer_of(session, by),
+        reason,
+    }
+}
+
+fn not_agreed<E: std::error::Error>(
+    session: &Session,
+    culprits: &[PartyIndex],
+    reason: String,
+) -> RunError<E> {
+    RunError::NotAgreed {
+        blamed: culprits.iter().filter_map(|c| session.peer(*c)).collect(),
+        reason,
     }
 }
 

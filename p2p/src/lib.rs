@@ -14,17 +14,39 @@
 //!
 //! 1. The initiator sends its [`Proposal`] (a [`Draft`] and its nonce) to every other roster
 //!    member. Each member checks the roster (itself and the initiator in it, every member on
-//!    its allow-list), its bounds and rate limit, then asks the caller's [`Policy`]; it
-//!    answers with a fresh nonce or a refusal.
-//! 2. With every nonce, the initiator computes the session id ([`session_id`]), records it in
-//!    its [`SeenSessions`] store, and sends the start (proposal digest and all nonces). A
-//!    member checks that its own and the initiator's nonces are there, records the id (a
-//!    start naming a recorded id is refused), and hands the [`Session`] to its application
-//!    ([`Node::next_session`]).
-//! 3. Each party runs its protocol with [`run`]. Messages are point to point (broadcast is a
+//!    its allow-list, every PeerId an Ed25519 key), its bounds and rate limit, then asks the
+//!    caller's [`Policy`]; it answers with a fresh nonce and its signature over the proposal
+//!    digest and that nonce (its acceptance), or a refusal. The initiator checks each
+//!    acceptance signature.
+//! 2. With every acceptance, the initiator computes the session id ([`session_id`]), records
+//!    it in its [`SeenSessions`] store, and sends the [`Start`]: the digest, every nonce and
+//!    acceptance in roster order, signed with its identity key. A member checks the signature,
+//!    its own and the initiator's nonces and every acceptance, records the id (a start naming
+//!    a recorded id is refused), and hands the [`Session`] to its application
+//!    ([`Node::next_session`]), whose protocol does not start yet.
+//! 3. Every member but the initiator sends the start's [`Stamp`] (digest, id, acceptances
+//!    hash, initiator's signature) to every other such member, and its protocol starts once
+//!    each of them has confirmed the same id ([`Request::Confirm`]). Otherwise the run stops
+//!    with [`RunError::NotAgreed`] naming:
+//!    - the initiator, proven by its own signatures, for a signed start with a nonce or
+//!      acceptance that is not the member's, or two signed starts of one proposal with
+//!      different ids (the initiator signs one start per proposal, and members' acceptances
+//!      are signed, so no one else can make either);
+//!    - a member that confirms another id without the initiator's signature on it (the
+//!      initiator is not named: a member's word cannot blame it);
+//!    - a member that answers a confirmation as if it never accepted the proposal (the start
+//!      carries its signed acceptance);
+//!    - the members not heard from by the round deadline, on local observation only, as for
+//!      [`RunError::Timeout`]. Half a deadline in, a member passes its start on to those it
+//!      has not heard from, so an initiator that withholds its start from some members gains
+//!      nothing.
+//!
+//!    This costs one message from each member to each other member but the initiator, and
+//!    none in a session of two; the initiator's own protocol starts at once.
+//! 4. Each party runs its protocol with [`run`]. Messages are point to point (broadcast is a
 //!    send to all, and the protocols check echoes); every one is acknowledged and retried
 //!    with exponential backoff until acknowledged or given up on, which aborts the session.
-//! 4. A party that fails tells every member why ([`Request::Abort`]); each then stops with
+//! 5. A party that fails tells every member why ([`Request::Abort`]); each then stops with
 //!    [`RunError::Aborted`]. A round deadline ([`Limits::round_timeout`]) aborts naming the
 //!    peers the protocol was waiting for.
 //!
@@ -66,7 +88,10 @@ pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
 pub use limits::Limits;
 pub use node::{Dropped, Node, NodeConfig, NodeError, ProposeError};
 pub use policy::{accept_all, Decision, Policy};
-pub use proposal::{session_id, Draft, Proposal, MAX_ROSTER};
+pub use proposal::{
+    acceptance_verifies, session_id, sign_acceptance, Draft, Proposal, Signature, Stamp, Start,
+    MAX_ROSTER,
+};
 pub use seen::{FileSeen, MemorySeen, SeenSessions};
 pub use session::{hex, Session};
 pub use wire::{Request, Response, WireError};

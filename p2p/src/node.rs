@@ -28,7 +28,7 @@ use libp2p::{
     },
     tcp, yamux, Multiaddr, PeerId, Swarm,
 };
-use tessera_core::{protocol::Header, PartyIndex, SessionId};
+use tessera_core::{protocol::Header, Ed25519Identity, PartyIndex, SessionId};
 use tokio::sync::{mpsc, oneshot, Mutex};
 use zeroize::Zeroizing;
 
@@ -36,7 +36,9 @@ use crate::{
     codec::{Frame, Frames, PROTOCOL},
     inbox::{Inbox, Offer},
     policy::{Decision, Policy, RateLimit},
-    proposal::{session_id, Draft, Proposal},
+    proposal::{
+        acceptance_verifies, sign_acceptance, Draft, Proposal, Signature, Stamp, Start, StartFault,
+    },
     seen::{MemorySeen, SeenSessions},
     session::{hex, Event, Session, EXPIRED, UNCLAIMED},
     wire::{Request, Response},
@@ -158,6 +160,7 @@ impl Node {
     /// runtime.
     pub async fn start(config: NodeConfig) -> Result<Self, NodeError> {
         let peer_id = config.keypair.public().to_peer_id();
+        let signer = signer_of(&config.keypair)?;
         let mut swarm = build_swarm(&config)?;
         for addr in &config.listen {
             swarm
@@ -183,6 +186,7 @@ impl Node {
         let task = Task {
             swarm,
             me: peer_id,
+            signer,
             rate: RateLimit::new(config.limits.proposals_per_minute),
             limits: config.limits,
             policy: config.policy,
@@ -270,6 +274,18 @@ impl Node {
         }
         done.await.unwrap_or_default()
     }
+}
+
+/// The node's identity key as a signer of acceptances and starts (design §4).
+fn signer_of(keypair: &Keypair) -> Result<Ed25519Identity, NodeError> {
+    let not_ed25519 = || NodeError::Transport("the node's identity must be an Ed25519 key".into());
+    let secret = keypair
+        .clone()
+        .try_into_ed25519()
+        .map_err(|_| not_ed25519())?
+        .secret();
+    let seed = Zeroizing::new(<[u8; 32]>::try_from(secret.as_ref()).map_err(|_| not_ed25519())?);
+    Ok(Ed25519Identity::from_seed(&seed))
 }
 
 impl Drop for Node {
@@ -407,16 +423,32 @@ impl Outbound {
 
 #[derive(Clone, Copy)]
 enum Purpose {
-    Propose { digest: [u8; 32] },
-    Start { session: SessionId, to: PartyIndex },
-    Message { session: SessionId, to: PartyIndex },
+    Propose {
+        digest: [u8; 32],
+    },
+    Start {
+        session: SessionId,
+        to: PartyIndex,
+    },
+    Message {
+        session: SessionId,
+        to: PartyIndex,
+    },
+    Confirm {
+        session: SessionId,
+        to: PartyIndex,
+    },
+    /// A start passed on to a member that has not confirmed.
+    Forward {
+        session: SessionId,
+    },
     Abort,
 }
 
-/// A proposal this node made, collecting acceptances.
+/// A proposal this node made, collecting signed acceptances.
 struct Initiating {
     proposal: Arc<Proposal>,
-    nonces: Vec<Option<[u8; 32]>>,
+    accepted: Vec<Option<([u8; 32], Signature)>>,
     reply: oneshot::Sender<Result<Session, ProposeError>>,
 }
 
@@ -425,9 +457,25 @@ struct Initiating {
 struct Pending {
     proposal: Arc<Proposal>,
     nonce: [u8; 32],
+    /// This node's acceptance signature, sent again to a retried proposal.
+    signature: Signature,
     initiator: PeerId,
     since: Instant,
     started: Option<SessionId>,
+    /// Confirmations that came before the start, one per member.
+    early_stamps: Vec<(PartyIndex, Stamp)>,
+}
+
+/// A member's session between its start and the confirmation of its id by every other
+/// member but the initiator (design §4). The application has the session; the driver starts
+/// no protocol until the node reports it ready.
+struct Confirming {
+    since: Instant,
+    /// The members whose confirmation is awaited.
+    awaited: Vec<PartyIndex>,
+    /// The start, passed on once to members still awaited half a round deadline in.
+    start: Zeroizing<Vec<u8>>,
+    forwarded: bool,
 }
 
 /// The last ids of some kind, bounded: sessions ended here, proposals accepted here.
@@ -464,6 +512,8 @@ struct Live {
     events: mpsc::UnboundedSender<Event>,
     outstanding: usize,
     flushers: Vec<oneshot::Sender<()>>,
+    /// Until every member confirmed the session id; None once ready.
+    confirming: Option<Confirming>,
 }
 
 /// A message held for a session that has not started here yet: its sender, payload, and when
@@ -480,6 +530,7 @@ const DROPPED_MEMORY: usize = 256;
 struct Task {
     swarm: Swarm<Behaviour>,
     me: PeerId,
+    signer: Ed25519Identity,
     limits: Limits,
     policy: Policy,
     seen: Box<dyn SeenSessions>,
@@ -617,9 +668,10 @@ impl Task {
             return;
         }
         let digest = proposal.digest();
-        let mut nonces = vec![None; proposal.draft.roster.len()];
+        let mut accepted = vec![None; proposal.draft.roster.len()];
         if let Some(i) = proposal.party_of(&self.me) {
-            nonces[usize::from(i)] = Some(nonce);
+            accepted[usize::from(i)] =
+                Some((nonce, sign_acceptance(&self.signer, &digest, &nonce)));
         }
         let request = Request::Propose(encoded).encode();
         for peer in others {
@@ -633,7 +685,7 @@ impl Task {
             digest,
             Initiating {
                 proposal: Arc::new(proposal),
-                nonces,
+                accepted,
                 reply,
             },
         );
@@ -643,13 +695,22 @@ impl Task {
         &mut self,
         digest: [u8; 32],
         peer: PeerId,
-        answer: Result<[u8; 32], String>,
+        answer: Result<([u8; 32], Signature), String>,
     ) {
         let Some(init) = self.initiating.get_mut(&digest) else {
             return;
         };
-        let nonce = match answer {
-            Ok(n) => n,
+        // A member whose acceptance does not verify would make every other member refuse the
+        // start as forged by this node: it is refused here instead.
+        let accepted = answer.and_then(|(nonce, sig)| {
+            if acceptance_verifies(&peer, &digest, &nonce, &sig) {
+                Ok((nonce, sig))
+            } else {
+                Err("its acceptance signature does not verify".to_string())
+            }
+        });
+        let accepted = match accepted {
+            Ok(a) => a,
             Err(reason) => {
                 if let Some(init) = self.initiating.remove(&digest) {
                     let _ = init.reply.send(Err(ProposeError::Refused { peer, reason }));
@@ -658,9 +719,9 @@ impl Task {
             }
         };
         if let Some(i) = init.proposal.party_of(&peer) {
-            init.nonces[usize::from(i)] = Some(nonce);
+            init.accepted[usize::from(i)] = Some(accepted);
         }
-        if init.nonces.iter().all(Option::is_some) {
+        if init.accepted.iter().all(Option::is_some) {
             if let Some(init) = self.initiating.remove(&digest) {
                 self.start_as_initiator(digest, init);
             }
@@ -676,8 +737,9 @@ impl Task {
     }
 
     fn start_as_initiator(&mut self, digest: [u8; 32], init: Initiating) {
-        let nonces: Vec<[u8; 32]> = init.nonces.iter().flatten().copied().collect();
-        let id = session_id(&digest, &nonces);
+        let (nonces, acceptances) = init.accepted.iter().flatten().copied().unzip();
+        let start = Start::new(&self.signer, digest, nonces, acceptances);
+        let id = start.session();
         if self.seen.contains(&id) {
             let _ = init
                 .reply
@@ -689,10 +751,10 @@ impl Task {
             return;
         }
         let proposal = init.proposal;
-        let session = self.open(id, proposal.clone());
+        let session = self.open(id, proposal.clone(), None);
         // The initiator's application has it the moment `propose` returns.
         session.claim();
-        let request = Request::Start { digest, nonces }.encode();
+        let request = Request::Start(start).encode();
         for (i, peer) in proposal.draft.roster.iter().enumerate() {
             if *peer != self.me {
                 self.track(id, 1);
@@ -705,9 +767,18 @@ impl Task {
         let _ = init.reply.send(Ok(session));
     }
 
-    /// Opens a live session and returns its handle.
-    fn open(&mut self, id: SessionId, proposal: Arc<Proposal>) -> Session {
+    /// Opens a live session and returns its handle: ready at once unless it waits for
+    /// confirmations.
+    fn open(
+        &mut self,
+        id: SessionId,
+        proposal: Arc<Proposal>,
+        confirming: Option<Confirming>,
+    ) -> Session {
         let (events, events_rx) = mpsc::unbounded_channel();
+        if confirming.is_none() {
+            let _ = events.send(Event::Ready);
+        }
         // The proposal was checked to contain this node.
         let me = proposal.party_of(&self.me).unwrap_or_default();
         let claim = Arc::new(AtomicU8::new(UNCLAIMED));
@@ -721,6 +792,7 @@ impl Task {
                 events,
                 outstanding: 0,
                 flushers: Vec::new(),
+                confirming,
             },
         );
         Session::new(
@@ -763,7 +835,10 @@ impl Task {
         if let Some(p) = self.pending.get(&digest) {
             // A retry whose acceptance was lost gets the same answer.
             return if p.initiator == peer && p.started.is_none() {
-                Response::Accepted(p.nonce)
+                Response::Accepted {
+                    nonce: p.nonce,
+                    signature: p.signature,
+                }
             } else {
                 Response::Refused("proposal already accepted".into())
             };
@@ -790,61 +865,135 @@ impl Task {
         if getrandom::fill(&mut nonce).is_err() {
             return Response::Refused("no randomness".into());
         }
+        let signature = sign_acceptance(&self.signer, &digest, &nonce);
         self.accepted.insert(digest);
         self.pending.insert(
             digest,
             Pending {
                 proposal: Arc::new(proposal),
                 nonce,
+                signature,
                 initiator: peer,
                 since: Instant::now(),
                 started: None,
+                early_stamps: Vec::new(),
             },
         );
-        Response::Accepted(nonce)
+        Response::Accepted { nonce, signature }
     }
 
-    fn on_start(&mut self, peer: PeerId, digest: [u8; 32], nonces: Vec<[u8; 32]>) -> Response {
-        let Some(pending) = self.pending.get(&digest) else {
+    /// A start, from the initiator or passed on by a member (design §4). It must be the
+    /// initiator's signed start of a proposal this node accepted; the session then opens here
+    /// and waits until every other member but the initiator confirms its id.
+    fn on_start(&mut self, peer: PeerId, start: Start) -> Response {
+        let Some(pending) = self.pending.get(&start.digest) else {
             return Response::Refused("no such accepted proposal".into());
         };
-        if pending.initiator != peer {
-            return Response::Refused("only the initiator starts a session".into());
+        let (proposal, initiator) = (pending.proposal.clone(), pending.initiator);
+        let (Some(me), Some(from), Some(first)) = (
+            proposal.party_of(&self.me),
+            proposal.party_of(&peer),
+            proposal.party_of(&initiator),
+        ) else {
+            return Response::Refused("not a member of the session".into());
+        };
+        let (id, started) = (start.session(), pending.started);
+        if started == Some(id) {
+            // A retry, or a member passing on the start it runs: nothing new to check (and
+            // no signatures to verify again for a peer that repeats it).
+            if from != first {
+                self.stamp_of(id, from, &start.stamp(), initiator, first);
+            }
+            return Response::Ack;
         }
-        let p = &pending.proposal;
-        let mine = p.party_of(&self.me).map(usize::from);
-        let theirs = p.party_of(&peer).map(usize::from);
-        if nonces.len() != p.draft.roster.len()
-            || mine.and_then(|i| nonces.get(i)) != Some(&pending.nonce)
-            || theirs.and_then(|i| nonces.get(i)) != Some(&p.nonce)
-        {
-            return Response::Refused("the start does not carry the accepted nonces".into());
+        let verdict = start.check(&proposal, &initiator, me, &pending.nonce);
+        if let Err(StartFault::Unsigned(why)) = verdict {
+            self.drop_from(peer, why);
+            return Response::Rejected(why.into());
         }
-        let id = session_id(&digest, &nonces);
-        match pending.started {
-            // A retry whose acknowledgement was lost.
-            Some(started) if started == id => return Response::Ack,
-            Some(_) => return Response::Refused("the proposal started another session".into()),
-            None => {}
+        // From here the initiator signed it, whoever passed it on.
+        if let Some(running) = started {
+            let why = match verdict {
+                Err(StartFault::Signed(why)) => why,
+                _ => "the initiator signed two starts of one proposal".into(),
+            };
+            self.fail(running, vec![first], why.clone());
+            return Response::Refused(why);
         }
+        if let Err(refused) = self.begin(peer, &start, me, first, verdict.is_ok()) {
+            return refused;
+        }
+        if let Err(StartFault::Signed(why)) = verdict {
+            // The session is opened only to fail: its application learns who is to blame.
+            self.fail(id, vec![first], why.clone());
+            return Response::Refused(why);
+        }
+        let early = self
+            .pending
+            .get_mut(&start.digest)
+            .map(|p| std::mem::take(&mut p.early_stamps))
+            .unwrap_or_default();
+        // A member passing on the start it runs confirms its id as well.
+        let passed_on = (from != first).then(|| (from, start.stamp()));
+        for (from, stamp) in passed_on.into_iter().chain(early) {
+            self.stamp_of(id, from, &stamp, initiator, first);
+        }
+        Response::Ack
+    }
+
+    /// Opens the session of a signed `start` here and hands it to the application (it runs
+    /// no protocol until the node reports it ready); if `confirm`, sends the start's stamp to
+    /// every other member but the initiator.
+    fn begin(
+        &mut self,
+        peer: PeerId,
+        start: &Start,
+        me: PartyIndex,
+        first: PartyIndex,
+        confirm: bool,
+    ) -> Result<SessionId, Response> {
+        let id = start.session();
         if self.seen.contains(&id) {
             self.drop_from(peer, "replayed session start");
-            return Response::Refused("session already started".into());
+            return Err(Response::Refused("session already started".into()));
         }
         if self.incoming.capacity() == 0 {
             // Sessions the application has not taken up fill the queue.
-            return Response::Refused("busy".into());
+            return Err(Response::Refused("busy".into()));
         }
         if let Err(e) = self.seen.insert(id) {
             tracing::error!(error = %e, "cannot record a session id");
-            return Response::Refused("cannot record the session".into());
+            return Err(Response::Refused("cannot record the session".into()));
         }
-        let Some(pending) = self.pending.get_mut(&digest) else {
-            return Response::Refused("no such accepted proposal".into());
+        let Some(pending) = self.pending.get_mut(&start.digest) else {
+            return Err(Response::Refused("no such accepted proposal".into()));
         };
         pending.started = Some(id);
         let proposal = pending.proposal.clone();
-        let session = self.open(id, proposal);
+        let roster = &proposal.draft.roster;
+        // Rosters hold at most MAX_ROSTER (1024) parties.
+        let awaited: Vec<PartyIndex> = (0..roster.len() as PartyIndex)
+            .filter(|i| *i != me && *i != first)
+            .collect();
+        let stamp = Request::Confirm(start.stamp()).encode();
+        for to in awaited.iter().filter(|_| confirm) {
+            let purpose = Purpose::Confirm {
+                session: id,
+                to: *to,
+            };
+            self.dispatch(Outbound::new(
+                roster[usize::from(*to)],
+                stamp.clone(),
+                purpose,
+            ));
+        }
+        let confirming = Confirming {
+            since: Instant::now(),
+            awaited,
+            start: Request::Start(start.clone()).encode(),
+            forwarded: false,
+        };
+        let session = self.open(id, proposal.clone(), Some(confirming));
         for (from, payload, _) in self.early.remove(&id).unwrap_or_default() {
             self.early_count -= 1;
             self.early_bytes -= payload.len();
@@ -855,9 +1004,109 @@ impl Task {
         }
         // Cannot fail for lack of room: this task is the only sender and checked capacity.
         if self.incoming.try_send(session).is_err() {
-            return Response::Refused("node is stopping".into());
+            return Err(Response::Refused("node is stopping".into()));
         }
-        Response::Ack
+        self.ready_if_confirmed(id);
+        Ok(id)
+    }
+
+    /// A member's confirmation: the stamp of the start it received.
+    fn on_confirm(&mut self, peer: PeerId, stamp: Stamp) -> Response {
+        let Some(pending) = self.pending.get_mut(&stamp.digest) else {
+            // Unknown: the sender holds this node's signed acceptance and will name it; known
+            // but gone: the proposal expired here before its start came.
+            return if self.accepted.contains(&stamp.digest) {
+                Response::Ended
+            } else {
+                Response::UnknownSession
+            };
+        };
+        let initiator = pending.initiator;
+        let (Some(from), Some(first)) = (
+            pending.proposal.party_of(&peer),
+            pending.proposal.party_of(&initiator),
+        ) else {
+            self.drop_from(peer, "confirmation of a session it is not in");
+            return Response::Rejected("not a member of the session".into());
+        };
+        if peer == initiator {
+            return Response::Rejected("the initiator does not confirm its start".into());
+        }
+        match pending.started {
+            Some(id) => self.stamp_of(id, from, &stamp, initiator, first),
+            None => {
+                // One per member, until the start comes.
+                if pending.early_stamps.iter().all(|(m, _)| *m != from) {
+                    pending.early_stamps.push((from, stamp));
+                }
+                Response::Buffered
+            }
+        }
+    }
+
+    /// Member `from` says it runs the start `stamp` of the session this node runs as `id`.
+    /// The same id confirms it; another one signed by the initiator proves the initiator
+    /// signed two starts of one proposal; one it did not sign is the member's lie.
+    fn stamp_of(
+        &mut self,
+        id: SessionId,
+        from: PartyIndex,
+        stamp: &Stamp,
+        initiator: PeerId,
+        first: PartyIndex,
+    ) -> Response {
+        if stamp.session == id {
+            if let Some(c) = self.live.get_mut(&id).and_then(|l| l.confirming.as_mut()) {
+                c.awaited.retain(|m| *m != from);
+            }
+            self.ready_if_confirmed(id);
+            return Response::Ack;
+        }
+        if stamp.verifies(&initiator) {
+            let why = format!(
+                "the initiator signed two starts of one proposal (party {from} holds the other)"
+            );
+            self.fail(id, vec![first], why.clone());
+            Response::Refused(why)
+        } else {
+            let why = format!("party {from} confirmed a session id the initiator did not sign");
+            self.fail(id, vec![from], why.clone());
+            Response::Rejected(why)
+        }
+    }
+
+    /// Tells the session it may run once every awaited member has confirmed.
+    fn ready_if_confirmed(&mut self, id: SessionId) {
+        if let Some(live) = self.live.get_mut(&id) {
+            if live
+                .confirming
+                .as_ref()
+                .is_some_and(|c| c.awaited.is_empty())
+            {
+                live.confirming = None;
+                let _ = live.events.send(Event::Ready);
+            }
+        }
+    }
+
+    /// The members do not agree on session `id`: its run stops naming `culprits` (each also
+    /// logged as a drop), every other member is told, and the session ends here.
+    fn fail(&mut self, id: SessionId, culprits: Vec<PartyIndex>, reason: String) {
+        let Some(live) = self.live.get(&id) else {
+            return;
+        };
+        let peers: Vec<PeerId> = culprits
+            .iter()
+            .filter_map(|c| live.proposal.draft.roster.get(usize::from(*c)).copied())
+            .collect();
+        let _ = live.events.send(Event::Failed {
+            culprits,
+            reason: reason.clone(),
+        });
+        for peer in peers {
+            self.drop_from(peer, reason.clone());
+        }
+        self.abort(id, reason);
     }
 
     fn on_message(&mut self, peer: PeerId, payload: Zeroizing<Vec<u8>>) -> Response {
@@ -1046,6 +1295,7 @@ impl Task {
         for id in stale {
             self.abort(id, "the session was not taken up in time".into());
         }
+        self.expire_confirmations(now);
         self.pending.retain(|_, p| fresh(&p.since));
         for held in self.early.values_mut() {
             held.retain(|(_, _, since)| fresh(since));
@@ -1057,6 +1307,38 @@ impl Task {
             *self.early_from.entry(*peer).or_default() += 1;
         }
         self.early_bytes = self.early.values().flatten().map(|(_, p, _)| p.len()).sum();
+    }
+
+    /// Half a round deadline into a confirmation, passes the start on to the members not yet
+    /// heard from (the initiator may have withheld it from them); at the deadline, fails the
+    /// session naming them.
+    fn expire_confirmations(&mut self, now: Instant) {
+        let deadline = self.limits.round_timeout;
+        let mut forward = Vec::new();
+        let mut late = Vec::new();
+        for (id, live) in &mut self.live {
+            let Some(c) = live.confirming.as_mut() else {
+                continue;
+            };
+            let waited = now.saturating_duration_since(c.since);
+            if waited >= deadline {
+                late.push((*id, c.awaited.clone()));
+            } else if waited >= deadline / 2 && !c.forwarded {
+                c.forwarded = true;
+                for m in &c.awaited {
+                    if let Some(peer) = live.proposal.draft.roster.get(usize::from(*m)) {
+                        forward.push((*peer, c.start.clone(), *id));
+                    }
+                }
+            }
+        }
+        for (peer, start, session) in forward {
+            self.dispatch(Outbound::new(peer, start, Purpose::Forward { session }));
+        }
+        for (id, awaited) in late {
+            let why = "no confirmation of the session id within the round deadline";
+            self.fail(id, awaited, why.into());
+        }
     }
 
     // ---- requests --------------------------------------------------------------------
@@ -1135,9 +1417,10 @@ impl Task {
     fn wanted(&self, purpose: &Purpose) -> bool {
         match purpose {
             Purpose::Propose { digest } => self.initiating.contains_key(digest),
-            Purpose::Start { session, .. } | Purpose::Message { session, .. } => {
-                self.live.contains_key(session)
-            }
+            Purpose::Start { session, .. }
+            | Purpose::Message { session, .. }
+            | Purpose::Confirm { session, .. }
+            | Purpose::Forward { session } => self.live.contains_key(session),
             Purpose::Abort => true,
         }
     }
@@ -1161,7 +1444,12 @@ impl Task {
             Purpose::Start { session, to } | Purpose::Message { session, to } => {
                 self.undeliverable(session, to, reason)
             }
-            Purpose::Abort => {}
+            Purpose::Confirm { session, to } => self.fail(
+                session,
+                vec![to],
+                format!("party {to} unreachable: {reason}"),
+            ),
+            Purpose::Forward { .. } | Purpose::Abort => {}
         }
     }
 
@@ -1179,7 +1467,7 @@ impl Task {
         match out.purpose {
             Purpose::Propose { digest } => {
                 let answer = match response {
-                    Response::Accepted(nonce) => Ok(nonce),
+                    Response::Accepted { nonce, signature } => Ok((nonce, signature)),
                     Response::Refused(r) | Response::Rejected(r) => Err(r),
                     other => Err(format!("unexpected answer {other:?}")),
                 };
@@ -1205,11 +1493,26 @@ impl Task {
                 Response::Rejected(r) | Response::Refused(r) => {
                     self.undeliverable(session, to, format!("rejected a message: {r}"))
                 }
-                Response::Accepted(_) => {
+                Response::Accepted { .. } => {
                     self.undeliverable(session, to, "unexpected answer".into())
                 }
             },
-            Purpose::Abort => {}
+            Purpose::Confirm { session, to } => match response {
+                // It holds no record of a proposal whose acceptance it signed.
+                Response::UnknownSession => self.fail(
+                    session,
+                    vec![to],
+                    format!("party {to} denies the proposal it signed an acceptance of"),
+                ),
+                Response::Ended => self.fail(
+                    session,
+                    Vec::new(),
+                    format!("party {to} let the proposal expire before its start"),
+                ),
+                // Taken or held; or a mismatch, which its own confirmation shows this node.
+                _ => {}
+            },
+            Purpose::Forward { .. } | Purpose::Abort => {}
         }
     }
 
@@ -1237,7 +1540,8 @@ impl Task {
                 Response::Rejected(format!("malformed request: {e}"))
             }
             Ok(Request::Propose(p)) => self.on_propose(peer, &p),
-            Ok(Request::Start { digest, nonces }) => self.on_start(peer, digest, nonces),
+            Ok(Request::Start(start)) => self.on_start(peer, start),
+            Ok(Request::Confirm(stamp)) => self.on_confirm(peer, stamp),
             Ok(Request::Message(payload)) => self.on_message(peer, payload),
             Ok(Request::Abort { session, reason }) => self.on_abort(peer, session, reason),
         };

@@ -35,6 +35,13 @@ pub(crate) enum Event {
     Undeliverable { to: PartyIndex, reason: String },
     /// A member aborted the session.
     Aborted { by: PartyIndex, reason: String },
+    /// Every other member confirmed the session id: the protocol may start (design §4).
+    Ready,
+    /// The members do not agree on the session; `culprits` caused it.
+    Failed {
+        culprits: Vec<PartyIndex>,
+        reason: String,
+    },
 }
 
 /// A running session. Dropping it ends the session on this node: later messages for it are
@@ -50,6 +57,7 @@ pub struct Session {
     round_timeout: Duration,
     max_held: usize,
     claim: Arc<AtomicU8>,
+    ready: bool,
 }
 
 /// [`Session::claim`] states: handed out or waiting in the node's queue, taken by the
@@ -89,6 +97,7 @@ impl Session {
             round_timeout: limits.round_timeout,
             max_held: limits.max_held,
             claim,
+            ready: false,
         }
     }
 
@@ -132,6 +141,11 @@ impl Session {
 
     pub(crate) fn round_timeout(&self) -> Duration {
         self.round_timeout
+    }
+
+    /// Whether every other member confirmed the session id (always, once the node said so).
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready
     }
 
     /// Queues a protocol message for its recipients.
@@ -181,6 +195,9 @@ impl Session {
     /// The next event, or None once the node has stopped.
     pub(crate) async fn next_event(&mut self) -> Option<Event> {
         let event = self.events.recv().await?;
+        if let Event::Ready = &event {
+            self.ready = true;
+        }
         if let Event::Conflict(c) = &event {
             tracing::warn!(session = %hex(&self.id), party = c.from, round = c.header.round,
                 "conflicting repeat kept as evidence");

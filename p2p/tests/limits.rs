@@ -6,20 +6,12 @@ mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use common::RawPeer;
-use tessera_core::{
-    protocol::{Header, Kind, Outgoing},
-    Blame, Culprit, PartyIndex, Protocol, SessionId, Step,
-};
-use tessera_p2p::{
-    accept_all, jobs::identities, Draft, Limits, Node, NodeConfig, Proposal, Request, Response,
-};
+use common::{ask, message, start_of, Party, RawPeer};
+use tessera_core::{protocol::Kind, SessionId};
+use tessera_p2p::{Draft, Limits, Node, Proposal, Request, Response};
 
 async fn node(limits: Limits) -> Node {
-    let (keypair, _) = identities(&[1; 32]).unwrap();
-    let mut config = NodeConfig::new(keypair, accept_all());
-    config.limits = limits;
-    Node::start(config).await.unwrap()
+    common::node(1, limits).await
 }
 
 /// A raw peer the node allows.
@@ -27,16 +19,6 @@ fn raw_for(node: &Node, seed: u8) -> RawPeer {
     let raw = RawPeer::new(seed, 1 << 20);
     node.allow(raw.peer_id(), Vec::new());
     raw
-}
-
-async fn ask(raw: &mut RawPeer, node: &Node, request: &Request) -> Result<Response, String> {
-    raw.request(
-        node.peer_id(),
-        &node.addresses()[0],
-        request.encode().to_vec(),
-    )
-    .await
-    .map(|bytes| Response::decode(&bytes).unwrap())
 }
 
 fn proposal(raw: &RawPeer, node: &Node, tag: u8) -> Proposal {
@@ -56,27 +38,13 @@ fn proposal(raw: &RawPeer, node: &Node, tag: u8) -> Proposal {
 /// start it (not sent) and the session id it names.
 async fn accepted(raw: &mut RawPeer, node: &Node, tag: u8) -> (Request, SessionId) {
     let p = proposal(raw, node, tag);
-    let Response::Accepted(theirs) = ask(raw, node, &Request::Propose(p.encode())).await.unwrap()
+    let Response::Accepted { nonce, signature } =
+        ask(raw, node, &Request::Propose(p.encode())).await.unwrap()
     else {
         panic!("the node accepts")
     };
-    let id = tessera_p2p::session_id(&p.digest(), &[p.nonce, theirs]);
-    let start = Request::Start {
-        digest: p.digest(),
-        nonces: vec![p.nonce, theirs],
-    };
-    (start, id)
-}
-
-fn message(session: SessionId, round: u8, body: &[u8]) -> Request {
-    let mut payload = Header {
-        kind: Kind::Sign,
-        session,
-        round,
-    }
-    .encode();
-    payload.extend_from_slice(body);
-    Request::Message(payload.into())
+    let start = start_of(2, &p, &[(nonce, signature)]);
+    (Request::Start(start.clone()), start.session())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,7 +111,7 @@ async fn proposals_are_rate_limited_and_sessions_bounded() {
     }
     assert!(answers[..3]
         .iter()
-        .all(|a| matches!(a, Response::Accepted(_))));
+        .all(|a| matches!(a, Response::Accepted { .. })));
     assert_eq!(answers[3], Response::Refused("busy".into()));
     assert_eq!(answers[4], Response::Refused("busy".into()));
     assert_eq!(answers[5], Response::Refused("too many proposals".into()));
@@ -174,7 +142,7 @@ async fn early_messages_are_held_only_for_accepted_sessions_and_bounded() {
     let a = ask(&mut raw, &node, &Request::Propose(p.encode()))
         .await
         .unwrap();
-    assert!(matches!(a, Response::Accepted(_)));
+    assert!(matches!(a, Response::Accepted { .. }));
     for i in 0..4 {
         let r = ask(&mut raw, &node, &message([i; 32], 1, b"a"))
             .await
@@ -193,51 +161,6 @@ async fn early_messages_are_held_only_for_accepted_sessions_and_bounded() {
     assert!(node.dropped().await.iter().all(|d| d.peer == raw.peer_id()));
 }
 
-/// A party that takes messages of rounds 1 to 3 and then finishes with what it got.
-struct Collect {
-    session: SessionId,
-    got: Vec<(u8, Vec<u8>)>,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("never fails")]
-struct Never;
-
-impl Blame for Never {
-    fn culprits(&self) -> &[Culprit] {
-        &[]
-    }
-}
-
-impl Protocol for Collect {
-    type Output = Vec<(u8, Vec<u8>)>;
-    type Error = Never;
-    fn kind(&self) -> Kind {
-        Kind::Sign
-    }
-    fn session(&self) -> &SessionId {
-        &self.session
-    }
-    fn me(&self) -> PartyIndex {
-        1
-    }
-    fn parties(&self) -> u16 {
-        2
-    }
-    fn start(&mut self) -> Result<Vec<Outgoing>, Never> {
-        Ok(Vec::new())
-    }
-    fn receive(&mut self, _: PartyIndex, payload: &[u8]) -> Result<Step<Self::Output>, Never> {
-        let (h, body) = Header::decode(payload).unwrap();
-        self.got.push((h.round, body.to_vec()));
-        Ok(if self.got.len() == 3 {
-            Step::Done(Vec::new(), std::mem::take(&mut self.got))
-        } else {
-            Step::Continue(Vec::new())
-        })
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeats_are_duplicates_or_evidence_and_messages_per_peer_are_bounded() {
     let node = Arc::new(
@@ -249,22 +172,20 @@ async fn repeats_are_duplicates_or_evidence_and_messages_per_peer_are_bounded() 
     );
     let mut raw = raw_for(&node, 2);
     let p = proposal(&raw, &node, 1);
-    let Response::Accepted(theirs) = ask(&mut raw, &node, &Request::Propose(p.encode()))
+    let acceptance = ask(&mut raw, &node, &Request::Propose(p.encode()))
         .await
-        .unwrap()
-    else {
+        .unwrap();
+    let Response::Accepted { nonce, signature } = acceptance else {
         panic!("accepted")
     };
-    let start = Request::Start {
-        digest: p.digest(),
-        nonces: vec![p.nonce, theirs],
-    };
-    // A retried proposal (its answer lost) gets the same nonce.
+    let signed = start_of(2, &p, &[(nonce, signature)]);
+    let start = Request::Start(signed.clone());
+    // A retried proposal (its answer lost) gets the same nonce and signature.
     assert_eq!(
         ask(&mut raw, &node, &Request::Propose(p.encode()))
             .await
             .unwrap(),
-        Response::Accepted(theirs)
+        acceptance
     );
     assert_eq!(ask(&mut raw, &node, &start).await.unwrap(), Response::Ack);
     // A repeated start is acknowledged again but starts nothing new; a repeated proposal
@@ -284,16 +205,19 @@ async fn repeats_are_duplicates_or_evidence_and_messages_per_peer_are_bounded() 
         "one session, however often it is started"
     );
     let id = *session.id();
-    assert_eq!(id, tessera_p2p::session_id(&p.digest(), &[p.nonce, theirs]));
+    assert_eq!(id, tessera_p2p::session_id(&p.digest(), &[p.nonce, nonce]));
+    assert_eq!(id, signed.session());
     let runner = tokio::spawn(async move {
-        let out = tessera_p2p::run(
-            Collect {
-                session: id,
-                got: Vec::new(),
-            },
-            &mut session,
-        )
-        .await;
+        // It takes messages of rounds 1 to 3 and then finishes with what it got.
+        let party = Party {
+            session: id,
+            me: 1,
+            parties: 2,
+            speaks: false,
+            wants: 3,
+            got: Vec::new(),
+        };
+        let out = tessera_p2p::run(party, &mut session).await;
         (out.map_err(|e| e.to_string()), session)
     });
     let a = message(id, 1, b"first");
@@ -316,9 +240,9 @@ async fn repeats_are_duplicates_or_evidence_and_messages_per_peer_are_bounded() 
     assert_eq!(
         out.unwrap(),
         vec![
-            (1, b"first".to_vec()),
-            (2, b"r2".to_vec()),
-            (3, b"r3".to_vec())
+            (0, 1, b"first".to_vec()),
+            (0, 2, b"r2".to_vec()),
+            (0, 3, b"r3".to_vec())
         ]
     );
     let conflicts = session.conflicts();
@@ -369,5 +293,5 @@ async fn a_session_nobody_takes_up_is_aborted_and_frees_its_slot() {
     );
     let third = Request::Propose(proposal(&raw, &node, 3).encode());
     let again = ask(&mut raw, &node, &third).await.unwrap();
-    assert!(matches!(again, Response::Accepted(_)), "{again:?}");
+    assert!(matches!(again, Response::Accepted { .. }), "{again:?}");
 }
