@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use libp2p::PeerId;
 use tessera_core::{protocol::Header, Blame, PartyIndex, Protocol, Step};
 
-use crate::session::{Event, Session};
+use crate::session::{Delivered, Event, Session};
 
 /// Why a run did not produce the protocol's output.
 #[derive(Debug, thiserror::Error)]
@@ -116,13 +116,14 @@ pub async fn run<P: Protocol>(
         Err(e) => return Err(fail(&mut protocol, session, e).await),
     }
     loop {
-        let (from, payload) = match queue.pop_front() {
+        // The message's budget charge is given back when it drops, at the end of this turn.
+        let message = match queue.pop_front() {
             Some(m) => m,
             None => match tokio::time::timeout_at(deadline, session.next_event()).await {
                 Err(_) => return Err(timeout(session, &heard, protocol.waiting_for())),
                 Ok(None) => return Err(RunError::NodeStopped),
-                Ok(Some(Event::Message { from, payload })) => (from, payload),
-                Ok(Some(Event::Conflict(_))) => continue,
+                Ok(Some(Event::Message(m))) => m,
+                Ok(Some(Event::Conflict(..))) => continue,
                 Ok(Some(Event::Undeliverable { to, reason })) => {
                     session.abort(format!("party {to} unreachable: {reason}"));
                     return Err(RunError::Unreachable {
@@ -140,11 +141,12 @@ pub async fn run<P: Protocol>(
             },
         };
         // The node delivers only payloads whose header decoded.
-        let Ok((header, _)) = Header::decode(&payload) else {
+        let Ok((header, _)) = Header::decode(&message.payload) else {
             continue;
         };
+        let from = message.from;
         if header.kind != kind {
-            if !session.hold(from, payload) {
+            if !session.hold(message) {
                 tracing::warn!(party = from, "message of a later protocol over the bound");
             }
             continue;
@@ -153,7 +155,7 @@ pub async fn run<P: Protocol>(
             *h = (*h).max(header.round);
         }
         deadline = tokio::time::Instant::now() + session.round_timeout();
-        match protocol.receive(from, &payload) {
+        match protocol.receive(from, &message.payload) {
             Ok(Step::Continue(out)) => out.iter().for_each(|o| session.send(o)),
             Ok(Step::Done(out, output)) => {
                 out.iter().for_each(|o| session.send(o));
@@ -169,18 +171,18 @@ pub async fn run<P: Protocol>(
 /// the messages that come meanwhile. The node fails the session by the round deadline.
 async fn ready<E: std::error::Error>(
     session: &mut Session,
-    queue: &mut VecDeque<(PartyIndex, zeroize::Zeroizing<Vec<u8>>)>,
+    queue: &mut VecDeque<Delivered>,
 ) -> Result<(), RunError<E>> {
     while !session.is_ready() {
         match session.next_event().await {
             None => return Err(RunError::NodeStopped),
-            Some(Event::Message { from, payload }) => queue.push_back((from, payload)),
+            Some(Event::Message(m)) => queue.push_back(m),
             Some(Event::Failed { culprits, reason }) => {
                 return Err(not_agreed(session, &culprits, reason))
             }
             Some(Event::Aborted { by, reason }) => return Err(aborted(session, by, reason)),
             // No protocol message was sent yet; conflicts are recorded by the session.
-            Some(Event::Ready | Event::Conflict(_) | Event::Undeliverable { .. }) => {}
+            Some(Event::Ready | Event::Conflict(..) | Event::Undeliverable { .. }) => {}
         }
     }
     Ok(())

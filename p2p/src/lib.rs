@@ -57,7 +57,8 @@
 //! bounded per peer, in count and in bytes, and for at most [`Limits::proposal_ttl`]; a
 //! later round, or one over the bounds, is answered [`Response::Later`] and the sender
 //! retries it with backoff (in a reshare the dealers' round-2 shares can overtake a joining
-//! device's start, since it sends nothing before them). Once
+//! device's start, since it sends nothing before them). Held messages count against the
+//! byte budgets below. Once
 //! the session runs, every message of it is handed to the protocol, which keeps future
 //! rounds itself: a window of "one round ahead of what this party has sent" would drop
 //! legitimate messages in a reshare, where a joining device sends nothing in rounds 1 and 2
@@ -65,6 +66,19 @@
 //! (sender, kind, round), at most [`Limits::max_messages_per_peer`] per sender and session;
 //! an identical repeat is a duplicate, the first different one is kept as evidence
 //! ([`Session::conflicts`]), later ones are dropped.
+//!
+//! ## What a peer can make a node hold
+//!
+//! Counts bound messages; bytes bound memory (design §4). Every message a node holds for a
+//! peer is charged to byte budgets of the peer ([`Limits::max_peer_bytes`]), of its session
+//! ([`Limits::max_session_bytes`]) and of the node ([`Limits::max_held_bytes`]) until its
+//! protocol takes it or the session ends; past one of them the message is answered
+//! [`Response::Later`] and its sender retries. A session's queue of events is bounded
+//! ([`Limits::max_queued`]), and one peer's proposals hold at most
+//! [`Limits::max_sessions_per_peer`] of the node's sessions, so the others stay free for
+//! honest sessions. [`Limits`] documents the resulting memory bound and how it follows from
+//! the limits: [`Limits::peer_memory_bound`] for one peer (52 MiB with the defaults) and
+//! [`Limits::memory_bound`] for the node.
 //!
 //! The [`jobs`] module (feature `jobs`) builds keygen, signing and resharing sessions on top.
 #![forbid(unsafe_code)]
@@ -85,7 +99,7 @@ pub use codec::{Frame, Frames, PROTOCOL};
 pub use driver::{run, RunError};
 pub use inbox::{Conflict, Inbox, Offer};
 pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
-pub use limits::Limits;
+pub use limits::{Limits, CONNECTIONS_PER_PEER};
 pub use node::{Dropped, Node, NodeConfig, NodeError, ProposeError};
 pub use policy::{accept_all, Decision, Policy};
 pub use proposal::{

@@ -34,13 +34,14 @@ use zeroize::Zeroizing;
 
 use crate::{
     codec::{Frame, Frames, PROTOCOL},
-    inbox::{Inbox, Offer},
+    inbox::{Charge, Inbox, Meter, Offer, PER_MESSAGE},
+    limits::CONNECTIONS_PER_PEER,
     policy::{Decision, Policy, RateLimit},
     proposal::{
         acceptance_verifies, sign_acceptance, Draft, Proposal, Signature, Stamp, Start, StartFault,
     },
     seen::{MemorySeen, SeenSessions},
-    session::{hex, Event, Session, EXPIRED, UNCLAIMED},
+    session::{hex, Delivered, Event, Session, EXPIRED, NOTICES, UNCLAIMED},
     wire::{Request, Response},
     Limits,
 };
@@ -145,6 +146,7 @@ pub struct Node {
     addresses: Vec<Multiaddr>,
     commands: mpsc::UnboundedSender<Command>,
     incoming: Mutex<mpsc::Receiver<Session>>,
+    held: Meter,
 }
 
 impl std::fmt::Debug for Node {
@@ -183,7 +185,11 @@ impl Node {
         let (commands, commands_rx) = mpsc::unbounded_channel();
         // Sessions waiting for the application: at most as many as the node holds.
         let (incoming_tx, incoming) = mpsc::channel(config.limits.max_sessions.max(1));
+        let held = Meter::default();
         let task = Task {
+            held: held.clone(),
+            early_held: Meter::default(),
+            peer_held: HashMap::new(),
             swarm,
             me: peer_id,
             signer,
@@ -201,7 +207,6 @@ impl Node {
             accepted: Recent::default(),
             early: HashMap::new(),
             early_count: 0,
-            early_bytes: 0,
             early_from: HashMap::new(),
             outbound: HashMap::new(),
             retrying: HashMap::new(),
@@ -215,6 +220,7 @@ impl Node {
             addresses,
             commands,
             incoming: Mutex::new(incoming),
+            held,
         })
     }
 
@@ -264,6 +270,12 @@ impl Node {
                 return Some(session);
             }
         }
+    }
+
+    /// Bytes of peers' messages this node holds now, counted against
+    /// [`Limits::max_held_bytes`] (see the memory bound in [`Limits`]).
+    pub fn held_bytes(&self) -> usize {
+        self.held.get()
     }
 
     /// The last messages this node dropped (malformed, oversized, over a limit), newest last.
@@ -371,7 +383,7 @@ fn build_swarm(config: &NodeConfig) -> Result<Swarm<Behaviour>, NodeError> {
                 allow: Default::default(),
                 limits: connection_limits::Behaviour::new(
                     connection_limits::ConnectionLimits::default()
-                        .with_max_established_per_peer(Some(2))
+                        .with_max_established_per_peer(Some(CONNECTIONS_PER_PEER))
                         .with_max_pending_incoming(Some(256)),
                 ),
                 rr: request_response::Behaviour::with_codec(
@@ -508,17 +520,25 @@ struct Live {
     claim: Arc<AtomicU8>,
     opened: Instant,
     proposal: Arc<Proposal>,
+    /// Who proposed it (this node, for its own).
+    initiator: PeerId,
     inbox: Inbox,
-    events: mpsc::UnboundedSender<Event>,
+    events: mpsc::Sender<Event>,
+    /// Bytes of messages held for it.
+    held: Meter,
     outstanding: usize,
     flushers: Vec<oneshot::Sender<()>>,
     /// Until every member confirmed the session id; None once ready.
     confirming: Option<Confirming>,
 }
 
-/// A message held for a session that has not started here yet: its sender, payload, and when
-/// it came.
-type Early = (PeerId, Zeroizing<Vec<u8>>, Instant);
+/// A message held for a session that has not started here yet.
+struct Early {
+    peer: PeerId,
+    payload: Zeroizing<Vec<u8>>,
+    since: Instant,
+    charge: Charge,
+}
 
 /// Ended sessions a node still answers "ended" for, and accepted proposals it refuses to
 /// accept again.
@@ -545,8 +565,11 @@ struct Task {
     accepted: Recent,
     early: HashMap<SessionId, Vec<Early>>,
     early_count: usize,
-    early_bytes: usize,
     early_from: HashMap<PeerId, usize>,
+    /// Bytes of peers' messages held, in all, before their sessions start, and per peer.
+    held: Meter,
+    early_held: Meter,
+    peer_held: HashMap<PeerId, Meter>,
     outbound: HashMap<OutboundRequestId, Outbound>,
     retrying: HashMap<u64, Outbound>,
     next_retry: u64,
@@ -751,7 +774,8 @@ impl Task {
             return;
         }
         let proposal = init.proposal;
-        let session = self.open(id, proposal.clone(), None);
+        let me = self.me;
+        let session = self.open(id, proposal.clone(), None, me);
         // The initiator's application has it the moment `propose` returns.
         session.claim();
         let request = Request::Start(start).encode();
@@ -774,10 +798,13 @@ impl Task {
         id: SessionId,
         proposal: Arc<Proposal>,
         confirming: Option<Confirming>,
+        initiator: PeerId,
     ) -> Session {
-        let (events, events_rx) = mpsc::unbounded_channel();
+        // Room for every message held before the start too, and the node's own notices.
+        let capacity = self.limits.max_queued.max(self.limits.max_early) + NOTICES;
+        let (events, events_rx) = mpsc::channel(capacity);
         if confirming.is_none() {
-            let _ = events.send(Event::Ready);
+            let _ = events.try_send(Event::Ready);
         }
         // The proposal was checked to contain this node.
         let me = proposal.party_of(&self.me).unwrap_or_default();
@@ -788,8 +815,10 @@ impl Task {
                 claim: claim.clone(),
                 opened: Instant::now(),
                 proposal: proposal.clone(),
+                initiator,
                 inbox: Inbox::default(),
                 events,
+                held: Meter::default(),
                 outstanding: 0,
                 flushers: Vec::new(),
                 confirming,
@@ -854,6 +883,11 @@ impl Task {
             .count();
         if waiting >= self.limits.max_pending_per_peer {
             return Response::Refused("too many pending proposals".into());
+        }
+        let running = self.live.values().filter(|l| l.initiator == peer).count();
+        if waiting + running >= self.limits.max_sessions_per_peer {
+            self.drop_from(peer, "proposal over the per-peer session bound");
+            return Response::Refused("too many sessions from this peer".into());
         }
         if self.sessions_held() >= self.limits.max_sessions {
             return Response::Refused("busy".into());
@@ -969,7 +1003,7 @@ impl Task {
             return Err(Response::Refused("no such accepted proposal".into()));
         };
         pending.started = Some(id);
-        let proposal = pending.proposal.clone();
+        let (proposal, initiator) = (pending.proposal.clone(), pending.initiator);
         let roster = &proposal.draft.roster;
         // Rosters hold at most MAX_ROSTER (1024) parties.
         let awaited: Vec<PartyIndex> = (0..roster.len() as PartyIndex)
@@ -993,14 +1027,13 @@ impl Task {
             start: Request::Start(start.clone()).encode(),
             forwarded: false,
         };
-        let session = self.open(id, proposal.clone(), Some(confirming));
-        for (from, payload, _) in self.early.remove(&id).unwrap_or_default() {
+        let session = self.open(id, proposal.clone(), Some(confirming), initiator);
+        for early in self.early.remove(&id).unwrap_or_default() {
             self.early_count -= 1;
-            self.early_bytes -= payload.len();
-            if let Some(n) = self.early_from.get_mut(&from) {
+            if let Some(n) = self.early_from.get_mut(&early.peer) {
                 *n = n.saturating_sub(1);
             }
-            self.deliver(id, from, payload);
+            self.deliver(id, early.peer, early.payload, Some(early.charge));
         }
         // Cannot fail for lack of room: this task is the only sender and checked capacity.
         if self.incoming.try_send(session).is_err() {
@@ -1084,7 +1117,7 @@ impl Task {
                 .is_some_and(|c| c.awaited.is_empty())
             {
                 live.confirming = None;
-                let _ = live.events.send(Event::Ready);
+                let _ = live.events.try_send(Event::Ready);
             }
         }
     }
@@ -1099,7 +1132,7 @@ impl Task {
             .iter()
             .filter_map(|c| live.proposal.draft.roster.get(usize::from(*c)).copied())
             .collect();
-        let _ = live.events.send(Event::Failed {
+        let _ = live.events.try_send(Event::Failed {
             culprits,
             reason: reason.clone(),
         });
@@ -1119,7 +1152,7 @@ impl Task {
         };
         let id = header.session;
         if self.live.contains_key(&id) {
-            return self.deliver(id, peer, payload);
+            return self.deliver(id, peer, payload, None);
         }
         if self.ended.contains(&id) {
             return Response::Ended;
@@ -1131,19 +1164,24 @@ impl Task {
             .values()
             .any(|p| p.started.is_none() && p.proposal.party_of(&peer).is_some());
         let from_peer = self.early_from.get(&peer).copied().unwrap_or(0);
-        if member
+        let charge = (member
             && header.round <= 1
             && from_peer < self.limits.max_early_per_peer
-            && self.early_count < self.limits.max_early
-            && self.early_bytes + payload.len() <= self.limits.max_early_bytes
-        {
+            && self.early_count < self.limits.max_early)
+            .then(|| {
+                let early = self.early_held.clone();
+                self.charge(peer, payload.len(), (&early, self.limits.max_early_bytes))
+            })
+            .flatten();
+        if let Some(charge) = charge {
             self.early_count += 1;
-            self.early_bytes += payload.len();
             *self.early_from.entry(peer).or_default() += 1;
-            self.early
-                .entry(id)
-                .or_default()
-                .push((peer, payload, Instant::now()));
+            self.early.entry(id).or_default().push(Early {
+                peer,
+                payload,
+                since: Instant::now(),
+                charge,
+            });
             return Response::Buffered;
         }
         if member {
@@ -1155,8 +1193,29 @@ impl Task {
         Response::UnknownSession
     }
 
-    /// Hands a message of a live session to it, through the inbox.
-    fn deliver(&mut self, id: SessionId, peer: PeerId, payload: Zeroizing<Vec<u8>>) -> Response {
+    /// Charges a payload of `len` bytes from `peer` to the node's and the peer's byte budgets
+    /// and to `also`, or returns None if one of them would be passed (design §4).
+    fn charge(&mut self, peer: PeerId, len: usize, also: (&Meter, usize)) -> Option<Charge> {
+        let limits = &self.limits;
+        let peer_held = self.peer_held.entry(peer).or_default();
+        let budgets = [
+            (&self.held, limits.max_held_bytes),
+            (&*peer_held, limits.max_peer_bytes),
+            also,
+        ];
+        Charge::take(len.saturating_add(PER_MESSAGE), &budgets)
+    }
+
+    /// Hands a message of a live session to it, through the inbox and the byte budgets. A
+    /// message held before the start brings its `early` charge; one over a budget, or with
+    /// no room in the session's queue, is answered "later" and its sender retries.
+    fn deliver(
+        &mut self,
+        id: SessionId,
+        peer: PeerId,
+        payload: Zeroizing<Vec<u8>>,
+        early: Option<Charge>,
+    ) -> Response {
         let max = self.limits.max_messages_per_peer;
         let Some(live) = self.live.get_mut(&id) else {
             return Response::UnknownSession;
@@ -1169,14 +1228,51 @@ impl Task {
             Ok((h, _)) => h,
             Err(e) => return Response::Rejected(e.to_string()),
         };
+        // Room in the queue beyond the notices the node keeps for itself.
+        let room = live.events.capacity() > NOTICES;
+        let (session_held, session_limit) = (live.held.clone(), self.limits.max_session_bytes);
         match live.inbox.offer(from, &header, &payload, max) {
             Offer::New => {
-                let _ = live.events.send(Event::Message { from, payload });
-                Response::Ack
+                let charge = match early {
+                    // Within the node's and the peer's budgets since it came: it joins the
+                    // session's, and the queue was sized to take it.
+                    Some(c) => Some(c.moved(&self.early_held, &session_held)),
+                    None if room => {
+                        self.charge(peer, payload.len(), (&session_held, session_limit))
+                    }
+                    None => None,
+                };
+                let queued = charge.map(|charge| {
+                    let message = Delivered {
+                        from,
+                        payload,
+                        _charge: charge,
+                    };
+                    self.live
+                        .get_mut(&id)
+                        .is_some_and(|l| l.events.try_send(Event::Message(message)).is_ok())
+                });
+                if queued == Some(true) {
+                    return Response::Ack;
+                }
+                if let Some(live) = self.live.get_mut(&id) {
+                    live.inbox.forget(from, &header);
+                }
+                self.drop_from(peer, "over its byte budget: answered later");
+                Response::Later
             }
             Offer::Duplicate => Response::Duplicate,
             Offer::Conflict(c) => {
-                let _ = live.events.send(Event::Conflict(c));
+                // Evidence is kept within the budgets only: one conflict is proof enough.
+                let len = c.second.len();
+                let charge = if room {
+                    self.charge(peer, len, (&session_held, session_limit))
+                } else {
+                    None
+                };
+                if let (Some(charge), Some(live)) = (charge, self.live.get(&id)) {
+                    let _ = live.events.try_send(Event::Conflict(c, charge));
+                }
                 Response::Duplicate
             }
             Offer::OverLimit => {
@@ -1189,7 +1285,7 @@ impl Task {
     fn on_abort(&mut self, peer: PeerId, session: SessionId, reason: String) -> Response {
         if let Some(live) = self.live.get(&session) {
             if let Some(by) = live.proposal.party_of(&peer) {
-                let _ = live.events.send(Event::Aborted { by, reason });
+                let _ = live.events.try_send(Event::Aborted { by, reason });
                 self.end(session);
             }
         }
@@ -1210,7 +1306,7 @@ impl Task {
         }
         let request = Request::Message(payload).encode();
         if request.len() > self.limits.max_message {
-            let _ = live.events.send(Event::Undeliverable {
+            let _ = live.events.try_send(Event::Undeliverable {
                 to,
                 reason: "message over the size limit".into(),
             });
@@ -1245,7 +1341,7 @@ impl Task {
 
     fn undeliverable(&mut self, session: SessionId, to: PartyIndex, reason: String) {
         if let Some(live) = self.live.get(&session) {
-            let _ = live.events.send(Event::Undeliverable { to, reason });
+            let _ = live.events.try_send(Event::Undeliverable { to, reason });
         }
         self.settled(session);
     }
@@ -1297,16 +1393,16 @@ impl Task {
         }
         self.expire_confirmations(now);
         self.pending.retain(|_, p| fresh(&p.since));
+        // Dropping an expired message gives its bytes back.
         for held in self.early.values_mut() {
-            held.retain(|(_, _, since)| fresh(since));
+            held.retain(|e| fresh(&e.since));
         }
         self.early.retain(|_, held| !held.is_empty());
         self.early_count = self.early.values().map(Vec::len).sum();
         self.early_from.clear();
-        for (peer, _, _) in self.early.values().flatten() {
-            *self.early_from.entry(*peer).or_default() += 1;
+        for e in self.early.values().flatten() {
+            *self.early_from.entry(e.peer).or_default() += 1;
         }
-        self.early_bytes = self.early.values().flatten().map(|(_, p, _)| p.len()).sum();
     }
 
     /// Half a round deadline into a confirmation, passes the start on to the members not yet

@@ -14,6 +14,13 @@ async fn node(limits: Limits) -> Node {
     common::node(1, limits).await
 }
 
+/// A node with `limits` and a raw peer (seed 2) it allows.
+async fn node_and_raw(limits: Limits) -> (Node, RawPeer) {
+    let node = node(limits).await;
+    let raw = raw_for(&node, 2);
+    (node, raw)
+}
+
 /// A raw peer the node allows.
 fn raw_for(node: &Node, seed: u8) -> RawPeer {
     let raw = RawPeer::new(seed, 1 << 20);
@@ -49,12 +56,11 @@ async fn accepted(raw: &mut RawPeer, node: &Node, tag: u8) -> (Request, SessionI
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_and_malformed_frames_are_dropped_naming_the_peer() {
-    let node = node(Limits {
+    let (node, mut raw) = node_and_raw(Limits {
         max_message: 1 << 16,
         ..Limits::default()
     })
     .await;
-    let mut raw = raw_for(&node, 2);
     let huge = vec![3u8; 1 << 17];
     let sent = raw
         .request(node.peer_id(), &node.addresses()[0], huge)
@@ -93,13 +99,12 @@ async fn oversized_and_malformed_frames_are_dropped_naming_the_peer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proposals_are_rate_limited_and_sessions_bounded() {
-    let node = node(Limits {
+    let (node, mut raw) = node_and_raw(Limits {
         proposals_per_minute: 5,
         max_sessions: 3,
         ..Limits::default()
     })
     .await;
-    let mut raw = raw_for(&node, 2);
     let mut answers = Vec::new();
     for tag in 0..6 {
         let p = proposal(&raw, &node, tag);
@@ -127,12 +132,11 @@ async fn proposals_are_rate_limited_and_sessions_bounded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn early_messages_are_held_only_for_accepted_sessions_and_bounded() {
-    let node = node(Limits {
+    let (node, mut raw) = node_and_raw(Limits {
         max_early: 4,
         ..Limits::default()
     })
     .await;
-    let mut raw = raw_for(&node, 2);
     // Nothing accepted yet: nothing is held.
     let r = ask(&mut raw, &node, &message([1; 32], 1, b"a"))
         .await
@@ -266,13 +270,12 @@ async fn repeats_are_duplicates_or_evidence_and_messages_per_peer_are_bounded() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_nobody_takes_up_is_aborted_and_frees_its_slot() {
-    let node = node(Limits {
+    let (node, mut raw) = node_and_raw(Limits {
         proposal_ttl: Duration::from_secs(1),
         max_sessions: 1,
         ..Limits::default()
     })
     .await;
-    let mut raw = raw_for(&node, 2);
     let (start, id) = accepted(&mut raw, &node, 1).await;
     assert_eq!(ask(&mut raw, &node, &start).await.unwrap(), Response::Ack);
     // The one slot is taken: another proposal is refused.
@@ -294,4 +297,55 @@ async fn a_session_nobody_takes_up_is_aborted_and_frees_its_slot() {
     let third = Request::Propose(proposal(&raw, &node, 3).encode());
     let again = ask(&mut raw, &node, &third).await.unwrap();
     assert!(matches!(again, Response::Accepted { .. }), "{again:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_over_its_byte_budget_answers_later_until_its_protocol_takes_the_messages() {
+    // Two messages of 334 bytes (and 128 of bookkeeping each) fit, a third does not.
+    let (node, mut raw) = node_and_raw(Limits {
+        max_session_bytes: 1000,
+        ..Limits::default()
+    })
+    .await;
+    let (start, id) = accepted(&mut raw, &node, 1).await;
+    assert_eq!(ask(&mut raw, &node, &start).await.unwrap(), Response::Ack);
+    let body = [7u8; 300];
+    for round in 1..=2 {
+        let r = ask(&mut raw, &node, &message(id, round, &body)).await;
+        assert_eq!(r.unwrap(), Response::Ack);
+    }
+    let third = message(id, 3, &body);
+    assert_eq!(ask(&mut raw, &node, &third).await.unwrap(), Response::Later);
+    assert_eq!(node.held_bytes(), 2 * (334 + 128));
+    assert!(node.dropped().await.iter().any(|d| d.peer == raw.peer_id()));
+    // The protocol takes the two, which frees the budget; the third, sent again, is new.
+    let mut session = node.next_session().await.unwrap();
+    let runner = tokio::spawn(async move {
+        let party = Party {
+            session: id,
+            me: 1,
+            parties: 2,
+            speaks: false,
+            wants: 3,
+            got: Vec::new(),
+        };
+        tessera_p2p::run(party, &mut session)
+            .await
+            .map(|got| got.len())
+    });
+    let mut answer = Response::Later;
+    for _ in 0..50 {
+        answer = ask(&mut raw, &node, &third).await.unwrap();
+        if answer != Response::Later {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(answer, Response::Ack);
+    let got = tokio::time::timeout(Duration::from_secs(10), runner)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.ok(), Some(3));
+    assert_eq!(node.held_bytes(), 0, "every byte is given back");
 }

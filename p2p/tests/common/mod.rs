@@ -205,24 +205,50 @@ impl RawPeer {
         addr: &Multiaddr,
         bytes: Vec<u8>,
     ) -> Result<Vec<u8>, String> {
+        let mut answers = self.requests(peer, addr, vec![bytes]).await;
+        answers.pop().unwrap_or(Err("no answer".into()))
+    }
+
+    /// Sends every request of `batch` to `peer` at `addr` at once; their answers in order,
+    /// each the response bytes or the failure (none later than 10 s).
+    pub async fn requests(
+        &mut self,
+        peer: PeerId,
+        addr: &Multiaddr,
+        batch: Vec<Vec<u8>>,
+    ) -> Vec<Result<Vec<u8>, String>> {
         self.swarm.add_peer_address(peer, addr.clone());
-        let id = self
-            .swarm
-            .behaviour_mut()
-            .send_request(&peer, Frame::Bytes(Zeroizing::new(bytes)));
+        let ids: Vec<_> = batch
+            .into_iter()
+            .map(|bytes| {
+                self.swarm
+                    .behaviour_mut()
+                    .send_request(&peer, Frame::Bytes(Zeroizing::new(bytes)))
+            })
+            .collect();
+        let mut answers: Vec<Option<Result<Vec<u8>, String>>> = vec![None; ids.len()];
+        let slot = |id| ids.iter().position(|i| *i == id);
         let deadline = tokio::time::sleep(Duration::from_secs(10));
         tokio::pin!(deadline);
-        loop {
+        while answers.iter().any(Option::is_none) {
             tokio::select! {
-                _ = &mut deadline => return Err("no answer in 10 s".into()),
+                _ = &mut deadline => break,
                 event = self.swarm.select_next_some() => match event {
                     SwarmEvent::Behaviour(request_response::Event::Message {
                         message: request_response::Message::Response { request_id, response },
                         ..
-                    }) if request_id == id => return Ok(response),
+                    }) => {
+                        if let Some(i) = slot(request_id) {
+                            answers[i] = Some(Ok(response));
+                        }
+                    }
                     SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
                         request_id, error, ..
-                    }) if request_id == id => return Err(error.to_string()),
+                    }) => {
+                        if let Some(i) = slot(request_id) {
+                            answers[i] = Some(Err(error.to_string()));
+                        }
+                    }
                     SwarmEvent::Behaviour(request_response::Event::Message {
                         message: request_response::Message::Request { channel, .. },
                         ..
@@ -236,6 +262,10 @@ impl RawPeer {
                 },
             }
         }
+        answers
+            .into_iter()
+            .map(|a| a.unwrap_or(Err("no answer in 10 s".into())))
+            .collect()
     }
 }
 
