@@ -32,14 +32,17 @@
 //!      acceptance that is not the member's, or two signed starts of one proposal with
 //!      different ids (the initiator signs one start per proposal, and members' acceptances
 //!      are signed, so no one else can make either);
-//!    - a member that confirms another id without the initiator's signature on it (the
-//!      initiator is not named: a member's word cannot blame it);
-//!    - a member that answers a confirmation as if it never accepted the proposal (the start
-//!      carries its signed acceptance);
+//!    - a member that confirms another id without the initiator's signature on it, named by
+//!      the member it told so: the confirmation came over the authenticated connection but
+//!      is not signed, so this is that member's accusation, not proof; the initiator is not
+//!      named, since a member's word cannot blame it;
+//!    - a member that answers a confirmation as if it never accepted the proposal: the start
+//!      carries its signed acceptance (proof that it accepted; the denial is the accuser's
+//!      word), so a member that lost its state after a restart is named too;
 //!    - the members not heard from by the round deadline, on local observation only, as for
-//!      [`RunError::Timeout`]. Half a deadline in, a member passes its start on to those it
-//!      has not heard from, so an initiator that withholds its start from some members gains
-//!      nothing.
+//!      [`RunError::Timeout`]. Half a deadline in, a member passes its start on (two at a
+//!      time) to those it has not heard from, so an initiator that withholds its start from
+//!      some members gains nothing.
 //!
 //!    This costs one message from each member to each other member but the initiator, and
 //!    none in a session of two; the initiator's own protocol starts at once.
@@ -77,7 +80,7 @@
 //! ([`Limits::max_queued`]), and one peer's proposals hold at most
 //! [`Limits::max_sessions_per_peer`] of the node's sessions, so the others stay free for
 //! honest sessions. [`Limits`] documents the resulting memory bound and how it follows from
-//! the limits: [`Limits::peer_memory_bound`] for one peer (52 MiB with the defaults) and
+//! the limits: [`Limits::peer_memory_bound`] for one peer (53 MiB with the defaults) and
 //! [`Limits::memory_bound`] for the node.
 //!
 //! The [`jobs`] module (feature `jobs`) builds keygen, signing and resharing sessions on top.
@@ -104,7 +107,7 @@ pub use node::{Dropped, Node, NodeConfig, NodeError, ProposeError};
 pub use policy::{accept_all, Decision, Policy};
 pub use proposal::{
     acceptance_verifies, session_id, sign_acceptance, Draft, Proposal, Signature, Stamp, Start,
-    MAX_ROSTER,
+    MAX_ROSTER, MAX_START,
 };
 pub use seen::{FileSeen, MemorySeen, SeenSessions};
 pub use session::{hex, Session};

@@ -14,20 +14,22 @@
 //!   `max_peer_bytes` for its sender, `max_session_bytes` for its session (messages held
 //!   before the start count against `max_early_bytes` instead) or `max_held_bytes` for the
 //!   node. [`Node::held_bytes`](crate::Node::held_bytes) reports the total;
-//! - **sessions**: each holds its proposal and, for a member, its start, each under
-//!   `max_message`; at most `max_sessions`, at most `max_sessions_per_peer` of them proposed
-//!   by one peer;
+//! - **sessions**: each holds its proposal (under `max_message`) and, for a member, its start
+//!   and at most two copies of it being passed on, or before the start the members'
+//!   confirmations (each under [`MAX_START`](crate::MAX_START)); at most `max_sessions`, at
+//!   most `max_sessions_per_peer` of them proposed by one peer;
 //! - **frames in flight**: each of a peer's connections (at most [`CONNECTIONS_PER_PEER`])
 //!   reads at most `max_streams` frames of at most `max_message` bytes at once.
 //!
 //! So one peer makes a node hold at most [`Limits::peer_memory_bound`] =
-//! `max_peer_bytes + 2 × max_message × max_sessions_per_peer + CONNECTIONS_PER_PEER ×
-//! max_streams × max_message`, 52 MiB with the defaults (4 + 16 + 32), and all peers together
-//! at most [`Limits::memory_bound`] = `max_held_bytes + 2 × max_message × max_sessions +
-//! peers × CONNECTIONS_PER_PEER × max_streams × max_message`, 192 MiB + 32 MiB per connected
+//! `max_peer_bytes + max_sessions_per_peer × (max_message + 3 × MAX_START) +
+//! CONNECTIONS_PER_PEER × max_streams × max_message`, about 53 MiB with the defaults
+//! (4 MiB + 32 × 544 KiB + 32 MiB), and all peers together at most [`Limits::memory_bound`] =
+//! `max_held_bytes + max_sessions × (max_message + 3 × MAX_START) + peers ×
+//! CONNECTIONS_PER_PEER × max_streams × max_message`, about 200 MiB and 32 MiB per connected
 //! peer with the defaults. Beyond these come fixed sizes: the per-session message bookkeeping
 //! (`max_messages_per_peer` entries of under 100 bytes per member), the ids of recently ended
-//! and accepted sessions, and the last dropped messages.
+//! and accepted sessions, the last dropped messages, and what this node's own sessions send.
 
 use std::time::Duration;
 
@@ -135,9 +137,9 @@ impl Limits {
             .saturating_add(self.frames_in_flight().saturating_mul(peers))
     }
 
-    /// A proposal and a start of at most `max_message` bytes for each of `sessions`.
+    /// A proposal, a start and two copies of it being passed on, for each of `sessions`.
     fn sessions_bytes(&self, sessions: usize) -> usize {
-        sessions.saturating_mul(2).saturating_mul(self.max_message)
+        sessions.saturating_mul(self.max_message.saturating_add(3 * crate::MAX_START))
     }
 
     /// Frames one peer's connections read at once.
@@ -155,8 +157,12 @@ mod tests {
     #[test]
     fn the_documented_bounds_of_the_defaults() {
         let l = Limits::default();
-        assert_eq!(l.peer_memory_bound(), 52 << 20);
-        assert_eq!(l.memory_bound(0), 192 << 20);
+        let session = (256 << 10) + 3 * 98_403;
+        assert_eq!(crate::MAX_START, 98_403);
+        assert_eq!(l.peer_memory_bound(), (4 << 20) + 32 * session + (32 << 20));
+        assert_eq!(l.peer_memory_bound() >> 20, 53);
+        assert_eq!(l.memory_bound(0), (64 << 20) + 256 * session);
+        assert_eq!(l.memory_bound(0) >> 20, 200);
         assert_eq!(l.memory_bound(1) - l.memory_bound(0), 32 << 20);
     }
 }

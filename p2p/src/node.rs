@@ -28,7 +28,9 @@ use libp2p::{
     },
     tcp, yamux, Multiaddr, PeerId, Swarm,
 };
-use tessera_core::{protocol::Header, Ed25519Identity, PartyIndex, SessionId};
+use tessera_core::{
+    hash::transcript_hash, protocol::Header, Ed25519Identity, PartyIndex, SessionId,
+};
 use tokio::sync::{mpsc, oneshot, Mutex};
 use zeroize::Zeroizing;
 
@@ -205,6 +207,7 @@ impl Node {
             live: HashMap::new(),
             ended: Recent::default(),
             accepted: Recent::default(),
+            ran: Recent::default(),
             early: HashMap::new(),
             early_count: 0,
             early_from: HashMap::new(),
@@ -485,9 +488,22 @@ struct Confirming {
     since: Instant,
     /// The members whose confirmation is awaited.
     awaited: Vec<PartyIndex>,
-    /// The start, passed on once to members still awaited half a round deadline in.
+    /// Members that answered this node's confirmation as held: they have not seen the start.
+    without_start: Vec<PartyIndex>,
+    /// The start, passed on to members still awaited half a round deadline in.
     start: Zeroizing<Vec<u8>>,
-    forwarded: bool,
+    /// Members to pass it on to (None until then), and how many passes are in flight.
+    to_forward: Option<VecDeque<PartyIndex>>,
+    forwarding: usize,
+}
+
+/// Starts a session passes on at once: a malicious initiator that withholds a large start
+/// from many members makes a node hold this many copies, not one per member.
+const FORWARDS_IN_FLIGHT: usize = 2;
+
+/// The key naming a start of the proposal `digest` with session id `session` that ran here.
+fn ran(digest: &[u8; 32], session: &SessionId) -> [u8; 32] {
+    transcript_hash("tessera/p2p/v1/ran", &[digest, session])
 }
 
 /// The last ids of some kind, bounded: sessions ended here, proposals accepted here.
@@ -563,6 +579,8 @@ struct Task {
     live: HashMap<SessionId, Live>,
     ended: Recent,
     accepted: Recent,
+    /// Starts that ran here, as [`ran`] keys, once their proposal is forgotten.
+    ran: Recent,
     early: HashMap<SessionId, Vec<Early>>,
     early_count: usize,
     early_from: HashMap<PeerId, usize>,
@@ -921,7 +939,11 @@ impl Task {
     /// and waits until every other member but the initiator confirms its id.
     fn on_start(&mut self, peer: PeerId, start: Start) -> Response {
         let Some(pending) = self.pending.get(&start.digest) else {
-            return Response::Refused("no such accepted proposal".into());
+            return if self.ran.contains(&ran(&start.digest, &start.session())) {
+                Response::Ack
+            } else {
+                Response::Refused("no such accepted proposal".into())
+            };
         };
         let (proposal, initiator) = (pending.proposal.clone(), pending.initiator);
         let (Some(me), Some(from), Some(first)) = (
@@ -1024,8 +1046,10 @@ impl Task {
         let confirming = Confirming {
             since: Instant::now(),
             awaited,
+            without_start: Vec::new(),
             start: Request::Start(start.clone()).encode(),
-            forwarded: false,
+            to_forward: None,
+            forwarding: 0,
         };
         let session = self.open(id, proposal.clone(), Some(confirming), initiator);
         for early in self.early.remove(&id).unwrap_or_default() {
@@ -1039,16 +1063,21 @@ impl Task {
         if self.incoming.try_send(session).is_err() {
             return Err(Response::Refused("node is stopping".into()));
         }
-        self.ready_if_confirmed(id);
+        if confirm {
+            self.ready_if_confirmed(id);
+        }
         Ok(id)
     }
 
     /// A member's confirmation: the stamp of the start it received.
     fn on_confirm(&mut self, peer: PeerId, stamp: Stamp) -> Response {
         let Some(pending) = self.pending.get_mut(&stamp.digest) else {
-            // Unknown: the sender holds this node's signed acceptance and will name it; known
-            // but gone: the proposal expired here before its start came.
-            return if self.accepted.contains(&stamp.digest) {
+            // Ran here: a late retry. Unknown: the sender holds this node's signed acceptance
+            // and will name it. Known but gone: it expired here before its start came (or ran
+            // with another id, which this node's own confirmation showed the sender).
+            return if self.ran.contains(&ran(&stamp.digest, &stamp.session)) {
+                Response::Ack
+            } else if self.accepted.contains(&stamp.digest) {
                 Response::Ended
             } else {
                 Response::UnknownSession
@@ -1362,13 +1391,20 @@ impl Task {
         self.end(session);
     }
 
-    /// Ends a session here: later messages for it are answered "ended".
+    /// Ends a session here: later messages for it are answered "ended". A member forgets its
+    /// proposal, remembering only that this start ran, so a late retry of it or a member's
+    /// confirmation of it is still acknowledged.
     fn end(&mut self, session: SessionId) {
         if let Some(mut live) = self.live.remove(&session) {
             for f in live.flushers.drain(..) {
                 let _ = f.send(());
             }
             self.ended.insert(session);
+            let digest = live.proposal.digest();
+            if self.pending.get(&digest).and_then(|p| p.started) == Some(session) {
+                self.pending.remove(&digest);
+                self.ran.insert(ran(&digest, &session));
+            }
         }
     }
 
@@ -1392,7 +1428,10 @@ impl Task {
             self.abort(id, "the session was not taken up in time".into());
         }
         self.expire_confirmations(now);
-        self.pending.retain(|_, p| fresh(&p.since));
+        // A proposal whose session runs is kept as long as the session.
+        let live = &self.live;
+        self.pending
+            .retain(|_, p| fresh(&p.since) || p.started.is_some_and(|id| live.contains_key(&id)));
         // Dropping an expired message gives its bytes back.
         for held in self.early.values_mut() {
             held.retain(|e| fresh(&e.since));
@@ -1419,22 +1458,64 @@ impl Task {
             let waited = now.saturating_duration_since(c.since);
             if waited >= deadline {
                 late.push((*id, c.awaited.clone()));
-            } else if waited >= deadline / 2 && !c.forwarded {
-                c.forwarded = true;
-                for m in &c.awaited {
-                    if let Some(peer) = live.proposal.draft.roster.get(usize::from(*m)) {
-                        forward.push((*peer, c.start.clone(), *id));
-                    }
-                }
+            } else if waited >= deadline / 2 && c.to_forward.is_none() {
+                // Those that said they lack the start first, then the silent.
+                let (first, rest): (Vec<_>, Vec<_>) =
+                    c.awaited.iter().partition(|m| c.without_start.contains(m));
+                c.to_forward = Some(first.into_iter().chain(rest).collect());
+                forward.push(*id);
             }
         }
-        for (peer, start, session) in forward {
-            self.dispatch(Outbound::new(peer, start, Purpose::Forward { session }));
+        for session in forward {
+            self.forward_next(session);
         }
         for (id, awaited) in late {
             let why = "no confirmation of the session id within the round deadline";
             self.fail(id, awaited, why.into());
         }
+    }
+
+    /// Passes the start of `session` on to the next members still awaited, keeping at most
+    /// [`FORWARDS_IN_FLIGHT`] passes in flight.
+    fn forward_next(&mut self, session: SessionId) {
+        let Some(live) = self.live.get_mut(&session) else {
+            return;
+        };
+        let Some(c) = live.confirming.as_mut() else {
+            return;
+        };
+        let mut out = Vec::new();
+        while c.forwarding < FORWARDS_IN_FLIGHT {
+            let Some(m) = c.to_forward.as_mut().and_then(VecDeque::pop_front) else {
+                break;
+            };
+            let Some(peer) = live.proposal.draft.roster.get(usize::from(m)) else {
+                continue;
+            };
+            if c.awaited.contains(&m) {
+                c.forwarding += 1;
+                out.push(Outbound::new(
+                    *peer,
+                    c.start.clone(),
+                    Purpose::Forward { session },
+                ));
+            }
+        }
+        for o in out {
+            self.dispatch(o);
+        }
+    }
+
+    /// A pass of the start of `session` is answered or given up on.
+    fn forwarded(&mut self, session: SessionId) {
+        if let Some(c) = self
+            .live
+            .get_mut(&session)
+            .and_then(|l| l.confirming.as_mut())
+        {
+            c.forwarding = c.forwarding.saturating_sub(1);
+        }
+        self.forward_next(session);
     }
 
     // ---- requests --------------------------------------------------------------------
@@ -1477,6 +1558,11 @@ impl Task {
     /// Sends `out` again after a backoff, or, after the last attempt, gives up on it.
     fn retry(&mut self, mut out: Outbound, error: String) {
         if !self.wanted(&out.purpose) {
+            return;
+        }
+        if let Purpose::Forward { session } = out.purpose {
+            // Not retried: a member that does not answer does not hold up the next one.
+            self.forwarded(session);
             return;
         }
         out.attempt += 1;
@@ -1545,7 +1631,8 @@ impl Task {
                 vec![to],
                 format!("party {to} unreachable: {reason}"),
             ),
-            Purpose::Forward { .. } | Purpose::Abort => {}
+            Purpose::Forward { session } => self.forwarded(session),
+            Purpose::Abort => {}
         }
     }
 
@@ -1605,10 +1692,21 @@ impl Task {
                     Vec::new(),
                     format!("party {to} let the proposal expire before its start"),
                 ),
-                // Taken or held; or a mismatch, which its own confirmation shows this node.
+                // Held: it has not seen the start, and is the first it is passed on to.
+                Response::Buffered => {
+                    if let Some(c) = self
+                        .live
+                        .get_mut(&session)
+                        .and_then(|l| l.confirming.as_mut())
+                    {
+                        c.without_start.push(to);
+                    }
+                }
+                // Taken; or a mismatch, which its own confirmation shows this node.
                 _ => {}
             },
-            Purpose::Forward { .. } | Purpose::Abort => {}
+            Purpose::Forward { session } => self.forwarded(session),
+            Purpose::Abort => {}
         }
     }
 

@@ -49,6 +49,10 @@ pub struct Proposal {
 /// Most parties in a roster.
 pub const MAX_ROSTER: usize = 1024;
 
+/// Most bytes of an encoded start request: tag, digest, count, and a nonce and an acceptance
+/// per party, then the initiator's signature.
+pub const MAX_START: usize = 1 + 32 + 2 + MAX_ROSTER * (32 + SIGNATURE_LEN) + SIGNATURE_LEN;
+
 const KINDS: [Kind; 4] = [Kind::Keygen, Kind::Certify, Kind::Sign, Kind::Reshare];
 
 impl Proposal {

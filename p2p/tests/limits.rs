@@ -54,6 +54,30 @@ async fn accepted(raw: &mut RawPeer, node: &Node, tag: u8) -> (Request, SessionI
     (Request::Start(start.clone()), start.session())
 }
 
+/// Asks until `done` holds for the answer, for a second at most; the last answer.
+async fn ask_until(
+    raw: &mut RawPeer,
+    node: &Node,
+    request: &Request,
+    done: impl Fn(&Response) -> bool,
+) -> Response {
+    for _ in 0..50 {
+        let answer = ask(raw, node, request).await.unwrap();
+        if done(&answer) {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    ask(raw, node, request).await.unwrap()
+}
+
+/// `accepted`, and the node acknowledges the start.
+async fn started(raw: &mut RawPeer, node: &Node, tag: u8) -> (Request, SessionId) {
+    let (start, id) = accepted(raw, node, tag).await;
+    assert_eq!(ask(raw, node, &start).await.unwrap(), Response::Ack);
+    (start, id)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_and_malformed_frames_are_dropped_naming_the_peer() {
     let (node, mut raw) = node_and_raw(Limits {
@@ -255,8 +279,7 @@ async fn repeats_are_duplicates_or_evidence_and_messages_per_peer_are_bounded() 
     assert!(conflicts[0].second.ends_with(b"second"));
     drop(session);
     // Over the per-session bound (the session has ended here by now, so use a fresh one).
-    let (start, id) = accepted(&mut raw, &node, 2).await;
-    assert_eq!(ask(&mut raw, &node, &start).await.unwrap(), Response::Ack);
+    let (_, id) = started(&mut raw, &node, 2).await;
     let _session = node.next_session().await.unwrap();
     for round in 1..=3 {
         let r = ask(&mut raw, &node, &message(id, round, b"m"))
@@ -276,8 +299,7 @@ async fn a_session_nobody_takes_up_is_aborted_and_frees_its_slot() {
         ..Limits::default()
     })
     .await;
-    let (start, id) = accepted(&mut raw, &node, 1).await;
-    assert_eq!(ask(&mut raw, &node, &start).await.unwrap(), Response::Ack);
+    let (_, id) = started(&mut raw, &node, 1).await;
     // The one slot is taken: another proposal is refused.
     let second = Request::Propose(proposal(&raw, &node, 2).encode());
     let busy = ask(&mut raw, &node, &second).await.unwrap();
@@ -307,8 +329,7 @@ async fn a_session_over_its_byte_budget_answers_later_until_its_protocol_takes_t
         ..Limits::default()
     })
     .await;
-    let (start, id) = accepted(&mut raw, &node, 1).await;
-    assert_eq!(ask(&mut raw, &node, &start).await.unwrap(), Response::Ack);
+    let (_, id) = started(&mut raw, &node, 1).await;
     let body = [7u8; 300];
     for round in 1..=2 {
         let r = ask(&mut raw, &node, &message(id, round, &body)).await;
@@ -333,14 +354,7 @@ async fn a_session_over_its_byte_budget_answers_later_until_its_protocol_takes_t
             .await
             .map(|got| got.len())
     });
-    let mut answer = Response::Later;
-    for _ in 0..50 {
-        answer = ask(&mut raw, &node, &third).await.unwrap();
-        if answer != Response::Later {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let answer = ask_until(&mut raw, &node, &third, |a| *a != Response::Later).await;
     assert_eq!(answer, Response::Ack);
     let got = tokio::time::timeout(Duration::from_secs(10), runner)
         .await
@@ -348,4 +362,36 @@ async fn a_session_over_its_byte_budget_answers_later_until_its_protocol_takes_t
         .unwrap();
     assert_eq!(got.ok(), Some(3));
     assert_eq!(node.held_bytes(), 0, "every byte is given back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_peer_holds_at_most_its_sessions_and_an_ended_one_frees_its_slot() {
+    let (node, mut raw) = node_and_raw(Limits {
+        max_sessions_per_peer: 2,
+        ..Limits::default()
+    })
+    .await;
+    let (first, _) = started(&mut raw, &node, 1).await;
+    started(&mut raw, &node, 2).await;
+    let third = Request::Propose(proposal(&raw, &node, 3).encode());
+    let refused = ask(&mut raw, &node, &third).await.unwrap();
+    assert_eq!(
+        refused,
+        Response::Refused("too many sessions from this peer".into())
+    );
+    // The application takes both and ends the first: its slot is free again, and a late
+    // retry of its start is acknowledged without starting anything.
+    let one = node.next_session().await.unwrap();
+    let _two = node.next_session().await.unwrap();
+    drop(one);
+    let accepted = |a: &Response| matches!(a, Response::Accepted { .. });
+    let again = ask_until(&mut raw, &node, &third, accepted).await;
+    assert!(accepted(&again), "{again:?}");
+    assert_eq!(ask(&mut raw, &node, &first).await.unwrap(), Response::Ack);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), node.next_session())
+            .await
+            .is_err(),
+        "no session starts again"
+    );
 }
