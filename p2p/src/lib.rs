@@ -38,7 +38,9 @@
 //!      named, since a member's word cannot blame it;
 //!    - a member that answers a confirmation as if it never accepted the proposal: the start
 //!      carries its signed acceptance (proof that it accepted; the denial is the accuser's
-//!      word), so a member that lost its state after a restart is named too;
+//!      word), so a member that lost its state after a restart is named too, and so is one
+//!      that forgot the proposal because the initiator delayed its start past
+//!      [`Limits::proposal_ttl`] and 4096 later acceptances there (an accusation, not proof);
 //!    - the members not heard from by the round deadline, on local observation only, as for
 //!      [`RunError::Timeout`]. Half a deadline in, a member passes its start on (two at a
 //!      time) to those it has not heard from, so an initiator that withholds its start from

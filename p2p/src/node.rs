@@ -1053,7 +1053,7 @@ impl Task {
         };
         let session = self.open(id, proposal.clone(), Some(confirming), initiator);
         for early in self.early.remove(&id).unwrap_or_default() {
-            self.early_count -= 1;
+            self.early_count = self.early_count.saturating_sub(1);
             if let Some(n) = self.early_from.get_mut(&early.peer) {
                 *n = n.saturating_sub(1);
             }
@@ -1575,8 +1575,9 @@ impl Task {
         self.give_up(out, reason);
     }
 
-    /// The recipient has not seen the session start: send again, backing off up to a second,
-    /// for at most a round deadline from its first "later".
+    /// The recipient has not seen the session start, or holds as much as its budgets allow:
+    /// send again, backing off up to a second, for at most a round deadline from its first
+    /// "later".
     fn later(&mut self, mut out: Outbound) {
         if !self.wanted(&out.purpose) {
             return;
@@ -1586,7 +1587,9 @@ impl Task {
             .later_until
             .get_or_insert(now + self.limits.round_timeout);
         if now >= until {
-            self.give_up(out, "the session never started there".into());
+            let why = "not taken there within a round deadline (its session had not started, or \
+                       it was over a byte budget)";
+            self.give_up(out, why.into());
             return;
         }
         let backoff = (self.limits.first_backoff * 2u32.saturating_pow(out.laters))

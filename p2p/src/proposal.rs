@@ -315,6 +315,7 @@ impl Start {
                 "the signed start changes the initiator's nonce".into(),
             ));
         }
+        // Every index is below the roster's length, checked above to be both lists' length.
         let forged = (0..roster.len()).find(|i| {
             *i != me
                 && !acceptance_verifies(

@@ -84,7 +84,8 @@ pub enum Response {
     /// The recipient has finished or aborted the session.
     Ended,
     /// The recipient accepted the session but has not seen it start, and holds only round 1
-    /// until then: send again later.
+    /// until then, or holds as much of the sender's or the session's messages as its byte
+    /// budgets allow: send again later.
     Later,
     /// The request is malformed or over a limit.
     Rejected(String),
