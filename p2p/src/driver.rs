@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use libp2p::PeerId;
 use tessera_core::{protocol::Header, Blame, PartyIndex, Protocol, Step};
 
-use crate::session::{Event, Session};
+use crate::session::{Delivered, Event, Session};
 
 /// Why a run did not produce the protocol's output.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +39,17 @@ pub enum RunError<E: std::error::Error> {
     Unreachable {
         /// The recipient.
         peer: PeerId,
+        /// Why.
+        reason: String,
+    },
+    /// The members did not agree on the session before its protocol started (design §4): the
+    /// initiator signed two different starts or a false one (proof: its signatures), a member
+    /// lied about its start or denied its own signed acceptance, or a member did not confirm
+    /// within the round deadline (local observation only, like [`RunError::Timeout`]).
+    #[error("the session did not start: {reason}")]
+    NotAgreed {
+        /// The peers that caused it.
+        blamed: Vec<PeerId>,
         /// Why.
         reason: String,
     },
@@ -73,6 +84,7 @@ impl<E: std::error::Error + Blame> RunError<E> {
                 .collect(),
             RunError::Timeout { missing, .. } => missing.clone(),
             RunError::Unreachable { peer, .. } => vec![*peer],
+            RunError::NotAgreed { blamed, .. } => blamed.clone(),
             _ => Vec::new(),
         }
     }
@@ -95,6 +107,7 @@ pub async fn run<P: Protocol>(
     let kind = protocol.kind();
     let mut heard = vec![0u8; session.roster().len()];
     let mut queue: VecDeque<_> = session.take_held(kind).into();
+    ready(session, &mut queue).await?;
     // The deadline moves only when the protocol takes a message, so a peer sending
     // conflicting repeats or other protocols' messages cannot keep a stalled session alive.
     let mut deadline = tokio::time::Instant::now() + session.round_timeout();
@@ -103,13 +116,14 @@ pub async fn run<P: Protocol>(
         Err(e) => return Err(fail(&mut protocol, session, e).await),
     }
     loop {
-        let (from, payload) = match queue.pop_front() {
+        // The message's budget charge is given back when it drops, at the end of this turn.
+        let message = match queue.pop_front() {
             Some(m) => m,
             None => match tokio::time::timeout_at(deadline, session.next_event()).await {
                 Err(_) => return Err(timeout(session, &heard, protocol.waiting_for())),
                 Ok(None) => return Err(RunError::NodeStopped),
-                Ok(Some(Event::Message { from, payload })) => (from, payload),
-                Ok(Some(Event::Conflict(_))) => continue,
+                Ok(Some(Event::Message(m))) => m,
+                Ok(Some(Event::Conflict(..))) => continue,
                 Ok(Some(Event::Undeliverable { to, reason })) => {
                     session.abort(format!("party {to} unreachable: {reason}"));
                     return Err(RunError::Unreachable {
@@ -118,19 +132,21 @@ pub async fn run<P: Protocol>(
                     });
                 }
                 Ok(Some(Event::Aborted { by, reason })) => {
-                    return Err(RunError::Aborted {
-                        peer: peer_of(session, by),
-                        reason,
-                    })
+                    return Err(aborted(session, by, reason))
                 }
+                Ok(Some(Event::Failed { culprits, reason })) => {
+                    return Err(not_agreed(session, &culprits, reason))
+                }
+                Ok(Some(Event::Ready)) => continue,
             },
         };
         // The node delivers only payloads whose header decoded.
-        let Ok((header, _)) = Header::decode(&payload) else {
+        let Ok((header, _)) = Header::decode(&message.payload) else {
             continue;
         };
+        let from = message.from;
         if header.kind != kind {
-            if !session.hold(from, payload) {
+            if !session.hold(message) {
                 tracing::warn!(party = from, "message of a later protocol over the bound");
             }
             continue;
@@ -139,7 +155,7 @@ pub async fn run<P: Protocol>(
             *h = (*h).max(header.round);
         }
         deadline = tokio::time::Instant::now() + session.round_timeout();
-        match protocol.receive(from, &payload) {
+        match protocol.receive(from, &message.payload) {
             Ok(Step::Continue(out)) => out.iter().for_each(|o| session.send(o)),
             Ok(Step::Done(out, output)) => {
                 out.iter().for_each(|o| session.send(o));
@@ -148,6 +164,45 @@ pub async fn run<P: Protocol>(
             }
             Err(e) => return Err(fail(&mut protocol, session, e).await),
         }
+    }
+}
+
+/// Waits until the node reports that every other member confirmed the session id, queueing
+/// the messages that come meanwhile. The node fails the session by the round deadline.
+async fn ready<E: std::error::Error>(
+    session: &mut Session,
+    queue: &mut VecDeque<Delivered>,
+) -> Result<(), RunError<E>> {
+    while !session.is_ready() {
+        match session.next_event().await {
+            None => return Err(RunError::NodeStopped),
+            Some(Event::Message(m)) => queue.push_back(m),
+            Some(Event::Failed { culprits, reason }) => {
+                return Err(not_agreed(session, &culprits, reason))
+            }
+            Some(Event::Aborted { by, reason }) => return Err(aborted(session, by, reason)),
+            // No protocol message was sent yet; conflicts are recorded by the session.
+            Some(Event::Ready | Event::Conflict(..) | Event::Undeliverable { .. }) => {}
+        }
+    }
+    Ok(())
+}
+
+fn aborted<E: std::error::Error>(session: &Session, by: PartyIndex, reason: String) -> RunError<E> {
+    RunError::Aborted {
+        peer: peer_of(session, by),
+        reason,
+    }
+}
+
+fn not_agreed<E: std::error::Error>(
+    session: &Session,
+    culprits: &[PartyIndex],
+    reason: String,
+) -> RunError<E> {
+    RunError::NotAgreed {
+        blamed: culprits.iter().filter_map(|c| session.peer(*c)).collect(),
+        reason,
     }
 }
 

@@ -1,12 +1,24 @@
-//! Per-session intake: duplicates, conflicting repeats, and the per-peer bound (design §4).
+//! Per-session intake: duplicates, conflicting repeats, the per-peer message bound, and the
+//! byte budgets (design §4).
 //!
 //! Every protocol sends a party at most one message per (kind, round). An identical repeat of
 //! (kind, round, sender), a retry whose acknowledgement was lost, is a duplicate and is not
 //! delivered again. A *different* repeat is kept as evidence of equivocation and not
 //! delivered: the protocol already holds the first one, and its echo check or signatures
 //! decide what the conflict proves.
+//!
+//! Every payload a node holds for a peer (queued for a session, held for a later protocol of
+//! it, kept as evidence, or held before its session starts) carries a [`Charge`] against
+//! meters of the node, of the peer and of the session, taken only if no budget would be
+//! passed and given back when the payload is dropped.
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+};
 
 use sha2::{Digest, Sha256};
 use tessera_core::{protocol::Header, PartyIndex};
@@ -91,6 +103,85 @@ impl Inbox {
         self.taken.insert(key, digest);
         Offer::New
     }
+
+    /// Forgets a message [`Inbox::offer`] took as new but the node could not hold: its
+    /// sender sends it again later.
+    pub fn forget(&mut self, from: PartyIndex, header: &Header) {
+        if self
+            .taken
+            .remove(&(from, header.kind as u8, header.round))
+            .is_some()
+        {
+            if let Some(count) = self.per_sender.get_mut(&from) {
+                *count = count.saturating_sub(1);
+            }
+        }
+    }
+}
+
+/// Bytes a node also counts for each message it holds: its queue slot and bookkeeping.
+pub(crate) const PER_MESSAGE: usize = 128;
+
+/// Bytes held, counted by the node's task and given back by whoever drops a [`Charge`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Meter(Arc<AtomicUsize>);
+
+impl Meter {
+    pub(crate) fn get(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// Bytes charged to some meters for as long as the charge lives.
+#[derive(Debug)]
+pub(crate) struct Charge {
+    meters: Vec<Meter>,
+    bytes: usize,
+}
+
+impl Charge {
+    /// Charges `bytes` to every meter, or to none if one would pass its limit. Only the
+    /// node's task charges, and others only give bytes back, so a limit checked here holds.
+    pub(crate) fn take(bytes: usize, budgets: &[(&Meter, usize)]) -> Option<Self> {
+        if budgets
+            .iter()
+            .any(|(m, limit)| m.get().saturating_add(bytes) > *limit)
+        {
+            return None;
+        }
+        for (m, _) in budgets {
+            m.0.fetch_add(bytes, Ordering::AcqRel);
+        }
+        let meters = budgets.iter().map(|(m, _)| (*m).clone()).collect();
+        Some(Self { meters, bytes })
+    }
+
+    /// A charge of nothing.
+    pub(crate) fn none() -> Self {
+        Self {
+            meters: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Moves the charge from meter `from` (if it is one of them) to `to`, whatever `to`
+    /// holds: an early message joining its session, already within the other budgets.
+    pub(crate) fn moved(mut self, from: &Meter, to: &Meter) -> Self {
+        if let Some(m) = self.meters.iter_mut().find(|m| Arc::ptr_eq(&m.0, &from.0)) {
+            m.0.fetch_sub(self.bytes, Ordering::AcqRel);
+            to.0.fetch_add(self.bytes, Ordering::AcqRel);
+            *m = to.clone();
+        }
+        self
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        for m in &self.meters {
+            m.0.fetch_sub(self.bytes, Ordering::AcqRel);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -125,5 +216,33 @@ mod tests {
         assert_eq!(inbox.offer(2, &header(1), b"b", 2), Offer::New);
         assert_eq!(inbox.offer(1, &header(2), b"c", 2), Offer::New);
         assert_eq!(inbox.offer(1, &header(3), b"d", 2), Offer::OverLimit);
+        // A message the node could not hold is forgotten: offered again, it is new.
+        inbox.forget(1, &header(2));
+        assert_eq!(inbox.offer(1, &header(3), b"d", 2), Offer::New);
+    }
+
+    #[test]
+    fn charges_stay_within_every_budget_and_are_given_back() {
+        let (node, peer, session, other) = (
+            Meter::default(),
+            Meter::default(),
+            Meter::default(),
+            Meter::default(),
+        );
+        let a = Charge::take(60, &[(&node, 100), (&peer, 80)]).unwrap();
+        assert!(Charge::take(30, &[(&node, 100), (&peer, 80)]).is_none());
+        assert_eq!(
+            (node.get(), peer.get()),
+            (60, 60),
+            "a refused charge takes nothing"
+        );
+        let b = Charge::take(20, &[(&node, 100), (&peer, 80), (&session, 20)]).unwrap();
+        assert_eq!((node.get(), peer.get(), session.get()), (80, 80, 20));
+        let b = b.moved(&session, &other);
+        assert_eq!((session.get(), other.get()), (0, 20));
+        drop(a);
+        assert_eq!((node.get(), peer.get()), (20, 20));
+        drop(b);
+        assert_eq!((node.get(), peer.get(), other.get()), (0, 0, 0));
     }
 }

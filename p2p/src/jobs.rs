@@ -692,20 +692,31 @@ impl<C: Ciphersuite> Device<C> {
                 blamed: Vec::new(),
             });
         }
-        let certified = drive(Certify::new(&pending, *session.id()), session).await;
-        let certificate = certified.map_err(|e| match e {
-            JobError::Run { reason, blamed } => {
-                if let Ok(mut p) = self.pending_keygens.lock() {
-                    if let Some(k) = p.iter_mut().find(|k| k.share.key_id() == pending.key_id()) {
-                        k.blamed = blamed.clone();
-                    }
-                }
-                JobError::Run {
-                    reason: format!("{reason} (the confirmed share is kept pending)"),
-                    blamed,
+        // Whose confirmations are still missing when the certification stops, whatever
+        // stopped it (this device's deadline, or another member's abort).
+        let missing = Arc::new(Mutex::new(Vec::new()));
+        let certify = Watched {
+            inner: Certify::new(&pending, *session.id()),
+            missing: missing.clone(),
+        };
+        let certified = drive(certify, session).await;
+        let certificate = certified.map_err(|e| {
+            let silent: Vec<PeerId> = missing
+                .lock()
+                .map(|m| m.iter().filter_map(|&i| session.peer(i)).collect())
+                .unwrap_or_default();
+            if let Ok(mut p) = self.pending_keygens.lock() {
+                if let Some(k) = p.iter_mut().find(|k| k.share.key_id() == pending.key_id()) {
+                    k.blamed = silent;
                 }
             }
-            other => other,
+            match e {
+                JobError::Run { reason, blamed } => JobError::Run {
+                    reason: format!("{reason} (the confirmed share is kept pending)"),
+                    blamed,
+                },
+                other => other,
+            }
         })?;
         Ok(Served::Keygen(self.activate(&certificate)?))
     }
@@ -885,6 +896,66 @@ impl<C: Ciphersuite> Device<C> {
         };
         let committed = self.commit_to(&record, &mut r, &output.transition)?;
         Ok(Served::Reshare(committed, output.transition))
+    }
+}
+
+/// A protocol whose [`Protocol::waiting_for`] is recorded after every step, so the job still
+/// knows whom it waited for once the driver has consumed it.
+struct Watched<P> {
+    inner: P,
+    missing: Arc<Mutex<Vec<tessera_core::PartyIndex>>>,
+}
+
+impl<P: Protocol> Watched<P> {
+    fn record(&self) {
+        if let Ok(mut m) = self.missing.lock() {
+            *m = self.inner.waiting_for();
+        }
+    }
+}
+
+impl<P: Protocol> Protocol for Watched<P> {
+    type Output = P::Output;
+    type Error = P::Error;
+
+    fn kind(&self) -> Kind {
+        self.inner.kind()
+    }
+
+    fn session(&self) -> &SessionId {
+        self.inner.session()
+    }
+
+    fn me(&self) -> tessera_core::PartyIndex {
+        self.inner.me()
+    }
+
+    fn parties(&self) -> u16 {
+        self.inner.parties()
+    }
+
+    fn start(&mut self) -> Result<Vec<tessera_core::protocol::Outgoing>, P::Error> {
+        let out = self.inner.start();
+        self.record();
+        out
+    }
+
+    fn receive(
+        &mut self,
+        from: tessera_core::PartyIndex,
+        payload: &[u8],
+    ) -> Result<tessera_core::Step<P::Output>, P::Error> {
+        let step = self.inner.receive(from, payload);
+        self.record();
+        step
+    }
+
+    fn parting(&mut self) -> Vec<tessera_core::protocol::Outgoing> {
+        self.inner.parting()
+    }
+
+    fn waiting_for(&self) -> Vec<tessera_core::PartyIndex> {
+        self.inner.waiting_for()
     }
 }
 

@@ -28,17 +28,22 @@ use libp2p::{
     },
     tcp, yamux, Multiaddr, PeerId, Swarm,
 };
-use tessera_core::{protocol::Header, PartyIndex, SessionId};
+use tessera_core::{
+    hash::transcript_hash, protocol::Header, Ed25519Identity, PartyIndex, SessionId,
+};
 use tokio::sync::{mpsc, oneshot, Mutex};
 use zeroize::Zeroizing;
 
 use crate::{
     codec::{Frame, Frames, PROTOCOL},
-    inbox::{Inbox, Offer},
+    inbox::{Charge, Inbox, Meter, Offer, PER_MESSAGE},
+    limits::CONNECTIONS_PER_PEER,
     policy::{Decision, Policy, RateLimit},
-    proposal::{session_id, Draft, Proposal},
+    proposal::{
+        acceptance_verifies, sign_acceptance, Draft, Proposal, Signature, Stamp, Start, StartFault,
+    },
     seen::{MemorySeen, SeenSessions},
-    session::{hex, Event, Session, EXPIRED, UNCLAIMED},
+    session::{hex, Delivered, Event, Session, EXPIRED, NOTICES, UNCLAIMED},
     wire::{Request, Response},
     Limits,
 };
@@ -143,6 +148,7 @@ pub struct Node {
     addresses: Vec<Multiaddr>,
     commands: mpsc::UnboundedSender<Command>,
     incoming: Mutex<mpsc::Receiver<Session>>,
+    held: Meter,
 }
 
 impl std::fmt::Debug for Node {
@@ -158,6 +164,7 @@ impl Node {
     /// runtime.
     pub async fn start(config: NodeConfig) -> Result<Self, NodeError> {
         let peer_id = config.keypair.public().to_peer_id();
+        let signer = signer_of(&config.keypair)?;
         let mut swarm = build_swarm(&config)?;
         for addr in &config.listen {
             swarm
@@ -180,9 +187,14 @@ impl Node {
         let (commands, commands_rx) = mpsc::unbounded_channel();
         // Sessions waiting for the application: at most as many as the node holds.
         let (incoming_tx, incoming) = mpsc::channel(config.limits.max_sessions.max(1));
+        let held = Meter::default();
         let task = Task {
+            held: held.clone(),
+            early_held: Meter::default(),
+            peer_held: HashMap::new(),
             swarm,
             me: peer_id,
+            signer,
             rate: RateLimit::new(config.limits.proposals_per_minute),
             limits: config.limits,
             policy: config.policy,
@@ -195,9 +207,9 @@ impl Node {
             live: HashMap::new(),
             ended: Recent::default(),
             accepted: Recent::default(),
+            ran: Recent::default(),
             early: HashMap::new(),
             early_count: 0,
-            early_bytes: 0,
             early_from: HashMap::new(),
             outbound: HashMap::new(),
             retrying: HashMap::new(),
@@ -211,6 +223,7 @@ impl Node {
             addresses,
             commands,
             incoming: Mutex::new(incoming),
+            held,
         })
     }
 
@@ -262,6 +275,12 @@ impl Node {
         }
     }
 
+    /// Bytes of peers' messages this node holds now, counted against
+    /// [`Limits::max_held_bytes`] (see the memory bound in [`Limits`]).
+    pub fn held_bytes(&self) -> usize {
+        self.held.get()
+    }
+
     /// The last messages this node dropped (malformed, oversized, over a limit), newest last.
     pub async fn dropped(&self) -> Vec<Dropped> {
         let (reply, done) = oneshot::channel();
@@ -270,6 +289,18 @@ impl Node {
         }
         done.await.unwrap_or_default()
     }
+}
+
+/// The node's identity key as a signer of acceptances and starts (design §4).
+fn signer_of(keypair: &Keypair) -> Result<Ed25519Identity, NodeError> {
+    let not_ed25519 = || NodeError::Transport("the node's identity must be an Ed25519 key".into());
+    let secret = keypair
+        .clone()
+        .try_into_ed25519()
+        .map_err(|_| not_ed25519())?
+        .secret();
+    let seed = Zeroizing::new(<[u8; 32]>::try_from(secret.as_ref()).map_err(|_| not_ed25519())?);
+    Ok(Ed25519Identity::from_seed(&seed))
 }
 
 impl Drop for Node {
@@ -355,7 +386,7 @@ fn build_swarm(config: &NodeConfig) -> Result<Swarm<Behaviour>, NodeError> {
                 allow: Default::default(),
                 limits: connection_limits::Behaviour::new(
                     connection_limits::ConnectionLimits::default()
-                        .with_max_established_per_peer(Some(2))
+                        .with_max_established_per_peer(Some(CONNECTIONS_PER_PEER))
                         .with_max_pending_incoming(Some(256)),
                 ),
                 rr: request_response::Behaviour::with_codec(
@@ -407,16 +438,32 @@ impl Outbound {
 
 #[derive(Clone, Copy)]
 enum Purpose {
-    Propose { digest: [u8; 32] },
-    Start { session: SessionId, to: PartyIndex },
-    Message { session: SessionId, to: PartyIndex },
+    Propose {
+        digest: [u8; 32],
+    },
+    Start {
+        session: SessionId,
+        to: PartyIndex,
+    },
+    Message {
+        session: SessionId,
+        to: PartyIndex,
+    },
+    Confirm {
+        session: SessionId,
+        to: PartyIndex,
+    },
+    /// A start passed on to a member that has not confirmed.
+    Forward {
+        session: SessionId,
+    },
     Abort,
 }
 
-/// A proposal this node made, collecting acceptances.
+/// A proposal this node made, collecting signed acceptances.
 struct Initiating {
     proposal: Arc<Proposal>,
-    nonces: Vec<Option<[u8; 32]>>,
+    accepted: Vec<Option<([u8; 32], Signature)>>,
     reply: oneshot::Sender<Result<Session, ProposeError>>,
 }
 
@@ -425,9 +472,38 @@ struct Initiating {
 struct Pending {
     proposal: Arc<Proposal>,
     nonce: [u8; 32],
+    /// This node's acceptance signature, sent again to a retried proposal.
+    signature: Signature,
     initiator: PeerId,
     since: Instant,
     started: Option<SessionId>,
+    /// Confirmations that came before the start, one per member.
+    early_stamps: Vec<(PartyIndex, Stamp)>,
+}
+
+/// A member's session between its start and the confirmation of its id by every other
+/// member but the initiator (design §4). The application has the session; the driver starts
+/// no protocol until the node reports it ready.
+struct Confirming {
+    since: Instant,
+    /// The members whose confirmation is awaited.
+    awaited: Vec<PartyIndex>,
+    /// Members that answered this node's confirmation as held: they have not seen the start.
+    without_start: Vec<PartyIndex>,
+    /// The start, passed on to members still awaited half a round deadline in.
+    start: Zeroizing<Vec<u8>>,
+    /// Members to pass it on to (None until then), and how many passes are in flight.
+    to_forward: Option<VecDeque<PartyIndex>>,
+    forwarding: usize,
+}
+
+/// Starts a session passes on at once: a malicious initiator that withholds a large start
+/// from many members makes a node hold this many copies, not one per member.
+const FORWARDS_IN_FLIGHT: usize = 2;
+
+/// The key naming a start of the proposal `digest` with session id `session` that ran here.
+fn ran(digest: &[u8; 32], session: &SessionId) -> [u8; 32] {
+    transcript_hash("tessera/p2p/v1/ran", &[digest, session])
 }
 
 /// The last ids of some kind, bounded: sessions ended here, proposals accepted here.
@@ -460,15 +536,25 @@ struct Live {
     claim: Arc<AtomicU8>,
     opened: Instant,
     proposal: Arc<Proposal>,
+    /// Who proposed it (this node, for its own).
+    initiator: PeerId,
     inbox: Inbox,
-    events: mpsc::UnboundedSender<Event>,
+    events: mpsc::Sender<Event>,
+    /// Bytes of messages held for it.
+    held: Meter,
     outstanding: usize,
     flushers: Vec<oneshot::Sender<()>>,
+    /// Until every member confirmed the session id; None once ready.
+    confirming: Option<Confirming>,
 }
 
-/// A message held for a session that has not started here yet: its sender, payload, and when
-/// it came.
-type Early = (PeerId, Zeroizing<Vec<u8>>, Instant);
+/// A message held for a session that has not started here yet.
+struct Early {
+    peer: PeerId,
+    payload: Zeroizing<Vec<u8>>,
+    since: Instant,
+    charge: Charge,
+}
 
 /// Ended sessions a node still answers "ended" for, and accepted proposals it refuses to
 /// accept again.
@@ -480,6 +566,7 @@ const DROPPED_MEMORY: usize = 256;
 struct Task {
     swarm: Swarm<Behaviour>,
     me: PeerId,
+    signer: Ed25519Identity,
     limits: Limits,
     policy: Policy,
     seen: Box<dyn SeenSessions>,
@@ -492,10 +579,15 @@ struct Task {
     live: HashMap<SessionId, Live>,
     ended: Recent,
     accepted: Recent,
+    /// Starts that ran here, as [`ran`] keys, once their proposal is forgotten.
+    ran: Recent,
     early: HashMap<SessionId, Vec<Early>>,
     early_count: usize,
-    early_bytes: usize,
     early_from: HashMap<PeerId, usize>,
+    /// Bytes of peers' messages held, in all, before their sessions start, and per peer.
+    held: Meter,
+    early_held: Meter,
+    peer_held: HashMap<PeerId, Meter>,
     outbound: HashMap<OutboundRequestId, Outbound>,
     retrying: HashMap<u64, Outbound>,
     next_retry: u64,
@@ -617,9 +709,10 @@ impl Task {
             return;
         }
         let digest = proposal.digest();
-        let mut nonces = vec![None; proposal.draft.roster.len()];
+        let mut accepted = vec![None; proposal.draft.roster.len()];
         if let Some(i) = proposal.party_of(&self.me) {
-            nonces[usize::from(i)] = Some(nonce);
+            accepted[usize::from(i)] =
+                Some((nonce, sign_acceptance(&self.signer, &digest, &nonce)));
         }
         let request = Request::Propose(encoded).encode();
         for peer in others {
@@ -633,7 +726,7 @@ impl Task {
             digest,
             Initiating {
                 proposal: Arc::new(proposal),
-                nonces,
+                accepted,
                 reply,
             },
         );
@@ -643,13 +736,22 @@ impl Task {
         &mut self,
         digest: [u8; 32],
         peer: PeerId,
-        answer: Result<[u8; 32], String>,
+        answer: Result<([u8; 32], Signature), String>,
     ) {
         let Some(init) = self.initiating.get_mut(&digest) else {
             return;
         };
-        let nonce = match answer {
-            Ok(n) => n,
+        // A member whose acceptance does not verify would make every other member refuse the
+        // start as forged by this node: it is refused here instead.
+        let accepted = answer.and_then(|(nonce, sig)| {
+            if acceptance_verifies(&peer, &digest, &nonce, &sig) {
+                Ok((nonce, sig))
+            } else {
+                Err("its acceptance signature does not verify".to_string())
+            }
+        });
+        let accepted = match accepted {
+            Ok(a) => a,
             Err(reason) => {
                 if let Some(init) = self.initiating.remove(&digest) {
                     let _ = init.reply.send(Err(ProposeError::Refused { peer, reason }));
@@ -658,9 +760,9 @@ impl Task {
             }
         };
         if let Some(i) = init.proposal.party_of(&peer) {
-            init.nonces[usize::from(i)] = Some(nonce);
+            init.accepted[usize::from(i)] = Some(accepted);
         }
-        if init.nonces.iter().all(Option::is_some) {
+        if init.accepted.iter().all(Option::is_some) {
             if let Some(init) = self.initiating.remove(&digest) {
                 self.start_as_initiator(digest, init);
             }
@@ -676,8 +778,9 @@ impl Task {
     }
 
     fn start_as_initiator(&mut self, digest: [u8; 32], init: Initiating) {
-        let nonces: Vec<[u8; 32]> = init.nonces.iter().flatten().copied().collect();
-        let id = session_id(&digest, &nonces);
+        let (nonces, acceptances) = init.accepted.iter().flatten().copied().unzip();
+        let start = Start::new(&self.signer, digest, nonces, acceptances);
+        let id = start.session();
         if self.seen.contains(&id) {
             let _ = init
                 .reply
@@ -689,10 +792,11 @@ impl Task {
             return;
         }
         let proposal = init.proposal;
-        let session = self.open(id, proposal.clone());
+        let me = self.me;
+        let session = self.open(id, proposal.clone(), None, me);
         // The initiator's application has it the moment `propose` returns.
         session.claim();
-        let request = Request::Start { digest, nonces }.encode();
+        let request = Request::Start(start).encode();
         for (i, peer) in proposal.draft.roster.iter().enumerate() {
             if *peer != self.me {
                 self.track(id, 1);
@@ -705,9 +809,21 @@ impl Task {
         let _ = init.reply.send(Ok(session));
     }
 
-    /// Opens a live session and returns its handle.
-    fn open(&mut self, id: SessionId, proposal: Arc<Proposal>) -> Session {
-        let (events, events_rx) = mpsc::unbounded_channel();
+    /// Opens a live session and returns its handle: ready at once unless it waits for
+    /// confirmations.
+    fn open(
+        &mut self,
+        id: SessionId,
+        proposal: Arc<Proposal>,
+        confirming: Option<Confirming>,
+        initiator: PeerId,
+    ) -> Session {
+        // Room for every message held before the start too, and the node's own notices.
+        let capacity = self.limits.max_queued.max(self.limits.max_early) + NOTICES;
+        let (events, events_rx) = mpsc::channel(capacity);
+        if confirming.is_none() {
+            let _ = events.try_send(Event::Ready);
+        }
         // The proposal was checked to contain this node.
         let me = proposal.party_of(&self.me).unwrap_or_default();
         let claim = Arc::new(AtomicU8::new(UNCLAIMED));
@@ -717,10 +833,13 @@ impl Task {
                 claim: claim.clone(),
                 opened: Instant::now(),
                 proposal: proposal.clone(),
+                initiator,
                 inbox: Inbox::default(),
                 events,
+                held: Meter::default(),
                 outstanding: 0,
                 flushers: Vec::new(),
+                confirming,
             },
         );
         Session::new(
@@ -763,7 +882,10 @@ impl Task {
         if let Some(p) = self.pending.get(&digest) {
             // A retry whose acceptance was lost gets the same answer.
             return if p.initiator == peer && p.started.is_none() {
-                Response::Accepted(p.nonce)
+                Response::Accepted {
+                    nonce: p.nonce,
+                    signature: p.signature,
+                }
             } else {
                 Response::Refused("proposal already accepted".into())
             };
@@ -780,6 +902,11 @@ impl Task {
         if waiting >= self.limits.max_pending_per_peer {
             return Response::Refused("too many pending proposals".into());
         }
+        let running = self.live.values().filter(|l| l.initiator == peer).count();
+        if waiting + running >= self.limits.max_sessions_per_peer {
+            self.drop_from(peer, "proposal over the per-peer session bound");
+            return Response::Refused("too many sessions from this peer".into());
+        }
         if self.sessions_held() >= self.limits.max_sessions {
             return Response::Refused("busy".into());
         }
@@ -790,74 +917,258 @@ impl Task {
         if getrandom::fill(&mut nonce).is_err() {
             return Response::Refused("no randomness".into());
         }
+        let signature = sign_acceptance(&self.signer, &digest, &nonce);
         self.accepted.insert(digest);
         self.pending.insert(
             digest,
             Pending {
                 proposal: Arc::new(proposal),
                 nonce,
+                signature,
                 initiator: peer,
                 since: Instant::now(),
                 started: None,
+                early_stamps: Vec::new(),
             },
         );
-        Response::Accepted(nonce)
+        Response::Accepted { nonce, signature }
     }
 
-    fn on_start(&mut self, peer: PeerId, digest: [u8; 32], nonces: Vec<[u8; 32]>) -> Response {
-        let Some(pending) = self.pending.get(&digest) else {
-            return Response::Refused("no such accepted proposal".into());
+    /// A start, from the initiator or passed on by a member (design §4). It must be the
+    /// initiator's signed start of a proposal this node accepted; the session then opens here
+    /// and waits until every other member but the initiator confirms its id.
+    fn on_start(&mut self, peer: PeerId, start: Start) -> Response {
+        let Some(pending) = self.pending.get(&start.digest) else {
+            return if self.ran.contains(&ran(&start.digest, &start.session())) {
+                Response::Ack
+            } else {
+                Response::Refused("no such accepted proposal".into())
+            };
         };
-        if pending.initiator != peer {
-            return Response::Refused("only the initiator starts a session".into());
+        let (proposal, initiator) = (pending.proposal.clone(), pending.initiator);
+        let (Some(me), Some(from), Some(first)) = (
+            proposal.party_of(&self.me),
+            proposal.party_of(&peer),
+            proposal.party_of(&initiator),
+        ) else {
+            return Response::Refused("not a member of the session".into());
+        };
+        let (id, started) = (start.session(), pending.started);
+        if started == Some(id) {
+            // A retry, or a member passing on the start it runs: nothing new to check (and
+            // no signatures to verify again for a peer that repeats it).
+            if from != first {
+                self.stamp_of(id, from, &start.stamp(), initiator, first);
+            }
+            return Response::Ack;
         }
-        let p = &pending.proposal;
-        let mine = p.party_of(&self.me).map(usize::from);
-        let theirs = p.party_of(&peer).map(usize::from);
-        if nonces.len() != p.draft.roster.len()
-            || mine.and_then(|i| nonces.get(i)) != Some(&pending.nonce)
-            || theirs.and_then(|i| nonces.get(i)) != Some(&p.nonce)
-        {
-            return Response::Refused("the start does not carry the accepted nonces".into());
+        let verdict = start.check(&proposal, &initiator, me, &pending.nonce);
+        if let Err(StartFault::Unsigned(why)) = verdict {
+            self.drop_from(peer, why);
+            return Response::Rejected(why.into());
         }
-        let id = session_id(&digest, &nonces);
-        match pending.started {
-            // A retry whose acknowledgement was lost.
-            Some(started) if started == id => return Response::Ack,
-            Some(_) => return Response::Refused("the proposal started another session".into()),
-            None => {}
+        // From here the initiator signed it, whoever passed it on.
+        if let Some(running) = started {
+            let why = match verdict {
+                Err(StartFault::Signed(why)) => why,
+                _ => "the initiator signed two starts of one proposal".into(),
+            };
+            self.fail(running, vec![first], why.clone());
+            return Response::Refused(why);
         }
+        if let Err(refused) = self.begin(peer, &start, me, first, verdict.is_ok()) {
+            return refused;
+        }
+        if let Err(StartFault::Signed(why)) = verdict {
+            // The session is opened only to fail: its application learns who is to blame.
+            self.fail(id, vec![first], why.clone());
+            return Response::Refused(why);
+        }
+        let early = self
+            .pending
+            .get_mut(&start.digest)
+            .map(|p| std::mem::take(&mut p.early_stamps))
+            .unwrap_or_default();
+        // A member passing on the start it runs confirms its id as well.
+        let passed_on = (from != first).then(|| (from, start.stamp()));
+        for (from, stamp) in passed_on.into_iter().chain(early) {
+            self.stamp_of(id, from, &stamp, initiator, first);
+        }
+        Response::Ack
+    }
+
+    /// Opens the session of a signed `start` here and hands it to the application (it runs
+    /// no protocol until the node reports it ready); if `confirm`, sends the start's stamp to
+    /// every other member but the initiator.
+    fn begin(
+        &mut self,
+        peer: PeerId,
+        start: &Start,
+        me: PartyIndex,
+        first: PartyIndex,
+        confirm: bool,
+    ) -> Result<SessionId, Response> {
+        let id = start.session();
         if self.seen.contains(&id) {
             self.drop_from(peer, "replayed session start");
-            return Response::Refused("session already started".into());
+            return Err(Response::Refused("session already started".into()));
         }
         if self.incoming.capacity() == 0 {
             // Sessions the application has not taken up fill the queue.
-            return Response::Refused("busy".into());
+            return Err(Response::Refused("busy".into()));
         }
         if let Err(e) = self.seen.insert(id) {
             tracing::error!(error = %e, "cannot record a session id");
-            return Response::Refused("cannot record the session".into());
+            return Err(Response::Refused("cannot record the session".into()));
         }
-        let Some(pending) = self.pending.get_mut(&digest) else {
-            return Response::Refused("no such accepted proposal".into());
+        let Some(pending) = self.pending.get_mut(&start.digest) else {
+            return Err(Response::Refused("no such accepted proposal".into()));
         };
         pending.started = Some(id);
-        let proposal = pending.proposal.clone();
-        let session = self.open(id, proposal);
-        for (from, payload, _) in self.early.remove(&id).unwrap_or_default() {
-            self.early_count -= 1;
-            self.early_bytes -= payload.len();
-            if let Some(n) = self.early_from.get_mut(&from) {
+        let (proposal, initiator) = (pending.proposal.clone(), pending.initiator);
+        let roster = &proposal.draft.roster;
+        // Rosters hold at most MAX_ROSTER (1024) parties.
+        let awaited: Vec<PartyIndex> = (0..roster.len() as PartyIndex)
+            .filter(|i| *i != me && *i != first)
+            .collect();
+        let stamp = Request::Confirm(start.stamp()).encode();
+        for to in awaited.iter().filter(|_| confirm) {
+            let purpose = Purpose::Confirm {
+                session: id,
+                to: *to,
+            };
+            self.dispatch(Outbound::new(
+                roster[usize::from(*to)],
+                stamp.clone(),
+                purpose,
+            ));
+        }
+        let confirming = Confirming {
+            since: Instant::now(),
+            awaited,
+            without_start: Vec::new(),
+            start: Request::Start(start.clone()).encode(),
+            to_forward: None,
+            forwarding: 0,
+        };
+        let session = self.open(id, proposal.clone(), Some(confirming), initiator);
+        for early in self.early.remove(&id).unwrap_or_default() {
+            self.early_count = self.early_count.saturating_sub(1);
+            if let Some(n) = self.early_from.get_mut(&early.peer) {
                 *n = n.saturating_sub(1);
             }
-            self.deliver(id, from, payload);
+            self.deliver(id, early.peer, early.payload, Some(early.charge));
         }
         // Cannot fail for lack of room: this task is the only sender and checked capacity.
         if self.incoming.try_send(session).is_err() {
-            return Response::Refused("node is stopping".into());
+            return Err(Response::Refused("node is stopping".into()));
         }
-        Response::Ack
+        if confirm {
+            self.ready_if_confirmed(id);
+        }
+        Ok(id)
+    }
+
+    /// A member's confirmation: the stamp of the start it received.
+    fn on_confirm(&mut self, peer: PeerId, stamp: Stamp) -> Response {
+        let Some(pending) = self.pending.get_mut(&stamp.digest) else {
+            // Ran here: a late retry. Unknown: the sender holds this node's signed acceptance
+            // and will name it. Known but gone: it expired here before its start came (or ran
+            // with another id, which this node's own confirmation showed the sender).
+            return if self.ran.contains(&ran(&stamp.digest, &stamp.session)) {
+                Response::Ack
+            } else if self.accepted.contains(&stamp.digest) {
+                Response::Ended
+            } else {
+                Response::UnknownSession
+            };
+        };
+        let initiator = pending.initiator;
+        let (Some(from), Some(first)) = (
+            pending.proposal.party_of(&peer),
+            pending.proposal.party_of(&initiator),
+        ) else {
+            self.drop_from(peer, "confirmation of a session it is not in");
+            return Response::Rejected("not a member of the session".into());
+        };
+        if peer == initiator {
+            return Response::Rejected("the initiator does not confirm its start".into());
+        }
+        match pending.started {
+            Some(id) => self.stamp_of(id, from, &stamp, initiator, first),
+            None => {
+                // One per member, until the start comes.
+                if pending.early_stamps.iter().all(|(m, _)| *m != from) {
+                    pending.early_stamps.push((from, stamp));
+                }
+                Response::Buffered
+            }
+        }
+    }
+
+    /// Member `from` says it runs the start `stamp` of the session this node runs as `id`.
+    /// The same id confirms it; another one signed by the initiator proves the initiator
+    /// signed two starts of one proposal; one it did not sign is the member's lie.
+    fn stamp_of(
+        &mut self,
+        id: SessionId,
+        from: PartyIndex,
+        stamp: &Stamp,
+        initiator: PeerId,
+        first: PartyIndex,
+    ) -> Response {
+        if stamp.session == id {
+            if let Some(c) = self.live.get_mut(&id).and_then(|l| l.confirming.as_mut()) {
+                c.awaited.retain(|m| *m != from);
+            }
+            self.ready_if_confirmed(id);
+            return Response::Ack;
+        }
+        if stamp.verifies(&initiator) {
+            let why = format!(
+                "the initiator signed two starts of one proposal (party {from} holds the other)"
+            );
+            self.fail(id, vec![first], why.clone());
+            Response::Refused(why)
+        } else {
+            let why = format!("party {from} confirmed a session id the initiator did not sign");
+            self.fail(id, vec![from], why.clone());
+            Response::Rejected(why)
+        }
+    }
+
+    /// Tells the session it may run once every awaited member has confirmed.
+    fn ready_if_confirmed(&mut self, id: SessionId) {
+        if let Some(live) = self.live.get_mut(&id) {
+            if live
+                .confirming
+                .as_ref()
+                .is_some_and(|c| c.awaited.is_empty())
+            {
+                live.confirming = None;
+                let _ = live.events.try_send(Event::Ready);
+            }
+        }
+    }
+
+    /// The members do not agree on session `id`: its run stops naming `culprits` (each also
+    /// logged as a drop), every other member is told, and the session ends here.
+    fn fail(&mut self, id: SessionId, culprits: Vec<PartyIndex>, reason: String) {
+        let Some(live) = self.live.get(&id) else {
+            return;
+        };
+        let peers: Vec<PeerId> = culprits
+            .iter()
+            .filter_map(|c| live.proposal.draft.roster.get(usize::from(*c)).copied())
+            .collect();
+        let _ = live.events.try_send(Event::Failed {
+            culprits,
+            reason: reason.clone(),
+        });
+        for peer in peers {
+            self.drop_from(peer, reason.clone());
+        }
+        self.abort(id, reason);
     }
 
     fn on_message(&mut self, peer: PeerId, payload: Zeroizing<Vec<u8>>) -> Response {
@@ -870,7 +1181,7 @@ impl Task {
         };
         let id = header.session;
         if self.live.contains_key(&id) {
-            return self.deliver(id, peer, payload);
+            return self.deliver(id, peer, payload, None);
         }
         if self.ended.contains(&id) {
             return Response::Ended;
@@ -882,19 +1193,24 @@ impl Task {
             .values()
             .any(|p| p.started.is_none() && p.proposal.party_of(&peer).is_some());
         let from_peer = self.early_from.get(&peer).copied().unwrap_or(0);
-        if member
+        let charge = (member
             && header.round <= 1
             && from_peer < self.limits.max_early_per_peer
-            && self.early_count < self.limits.max_early
-            && self.early_bytes + payload.len() <= self.limits.max_early_bytes
-        {
+            && self.early_count < self.limits.max_early)
+            .then(|| {
+                let early = self.early_held.clone();
+                self.charge(peer, payload.len(), (&early, self.limits.max_early_bytes))
+            })
+            .flatten();
+        if let Some(charge) = charge {
             self.early_count += 1;
-            self.early_bytes += payload.len();
             *self.early_from.entry(peer).or_default() += 1;
-            self.early
-                .entry(id)
-                .or_default()
-                .push((peer, payload, Instant::now()));
+            self.early.entry(id).or_default().push(Early {
+                peer,
+                payload,
+                since: Instant::now(),
+                charge,
+            });
             return Response::Buffered;
         }
         if member {
@@ -906,8 +1222,29 @@ impl Task {
         Response::UnknownSession
     }
 
-    /// Hands a message of a live session to it, through the inbox.
-    fn deliver(&mut self, id: SessionId, peer: PeerId, payload: Zeroizing<Vec<u8>>) -> Response {
+    /// Charges a payload of `len` bytes from `peer` to the node's and the peer's byte budgets
+    /// and to `also`, or returns None if one of them would be passed (design §4).
+    fn charge(&mut self, peer: PeerId, len: usize, also: (&Meter, usize)) -> Option<Charge> {
+        let limits = &self.limits;
+        let peer_held = self.peer_held.entry(peer).or_default();
+        let budgets = [
+            (&self.held, limits.max_held_bytes),
+            (&*peer_held, limits.max_peer_bytes),
+            also,
+        ];
+        Charge::take(len.saturating_add(PER_MESSAGE), &budgets)
+    }
+
+    /// Hands a message of a live session to it, through the inbox and the byte budgets. A
+    /// message held before the start brings its `early` charge; one over a budget, or with
+    /// no room in the session's queue, is answered "later" and its sender retries.
+    fn deliver(
+        &mut self,
+        id: SessionId,
+        peer: PeerId,
+        payload: Zeroizing<Vec<u8>>,
+        early: Option<Charge>,
+    ) -> Response {
         let max = self.limits.max_messages_per_peer;
         let Some(live) = self.live.get_mut(&id) else {
             return Response::UnknownSession;
@@ -920,14 +1257,51 @@ impl Task {
             Ok((h, _)) => h,
             Err(e) => return Response::Rejected(e.to_string()),
         };
+        // Room in the queue beyond the notices the node keeps for itself.
+        let room = live.events.capacity() > NOTICES;
+        let (session_held, session_limit) = (live.held.clone(), self.limits.max_session_bytes);
         match live.inbox.offer(from, &header, &payload, max) {
             Offer::New => {
-                let _ = live.events.send(Event::Message { from, payload });
-                Response::Ack
+                let charge = match early {
+                    // Within the node's and the peer's budgets since it came: it joins the
+                    // session's, and the queue was sized to take it.
+                    Some(c) => Some(c.moved(&self.early_held, &session_held)),
+                    None if room => {
+                        self.charge(peer, payload.len(), (&session_held, session_limit))
+                    }
+                    None => None,
+                };
+                let queued = charge.map(|charge| {
+                    let message = Delivered {
+                        from,
+                        payload,
+                        _charge: charge,
+                    };
+                    self.live
+                        .get_mut(&id)
+                        .is_some_and(|l| l.events.try_send(Event::Message(message)).is_ok())
+                });
+                if queued == Some(true) {
+                    return Response::Ack;
+                }
+                if let Some(live) = self.live.get_mut(&id) {
+                    live.inbox.forget(from, &header);
+                }
+                self.drop_from(peer, "over its byte budget: answered later");
+                Response::Later
             }
             Offer::Duplicate => Response::Duplicate,
             Offer::Conflict(c) => {
-                let _ = live.events.send(Event::Conflict(c));
+                // Evidence is kept within the budgets only: one conflict is proof enough.
+                let len = c.second.len();
+                let charge = if room {
+                    self.charge(peer, len, (&session_held, session_limit))
+                } else {
+                    None
+                };
+                if let (Some(charge), Some(live)) = (charge, self.live.get(&id)) {
+                    let _ = live.events.try_send(Event::Conflict(c, charge));
+                }
                 Response::Duplicate
             }
             Offer::OverLimit => {
@@ -940,7 +1314,7 @@ impl Task {
     fn on_abort(&mut self, peer: PeerId, session: SessionId, reason: String) -> Response {
         if let Some(live) = self.live.get(&session) {
             if let Some(by) = live.proposal.party_of(&peer) {
-                let _ = live.events.send(Event::Aborted { by, reason });
+                let _ = live.events.try_send(Event::Aborted { by, reason });
                 self.end(session);
             }
         }
@@ -961,7 +1335,7 @@ impl Task {
         }
         let request = Request::Message(payload).encode();
         if request.len() > self.limits.max_message {
-            let _ = live.events.send(Event::Undeliverable {
+            let _ = live.events.try_send(Event::Undeliverable {
                 to,
                 reason: "message over the size limit".into(),
             });
@@ -996,7 +1370,7 @@ impl Task {
 
     fn undeliverable(&mut self, session: SessionId, to: PartyIndex, reason: String) {
         if let Some(live) = self.live.get(&session) {
-            let _ = live.events.send(Event::Undeliverable { to, reason });
+            let _ = live.events.try_send(Event::Undeliverable { to, reason });
         }
         self.settled(session);
     }
@@ -1017,13 +1391,20 @@ impl Task {
         self.end(session);
     }
 
-    /// Ends a session here: later messages for it are answered "ended".
+    /// Ends a session here: later messages for it are answered "ended". A member forgets its
+    /// proposal, remembering only that this start ran, so a late retry of it or a member's
+    /// confirmation of it is still acknowledged.
     fn end(&mut self, session: SessionId) {
         if let Some(mut live) = self.live.remove(&session) {
             for f in live.flushers.drain(..) {
                 let _ = f.send(());
             }
             self.ended.insert(session);
+            let digest = live.proposal.digest();
+            if self.pending.get(&digest).and_then(|p| p.started) == Some(session) {
+                self.pending.remove(&digest);
+                self.ran.insert(ran(&digest, &session));
+            }
         }
     }
 
@@ -1046,17 +1427,95 @@ impl Task {
         for id in stale {
             self.abort(id, "the session was not taken up in time".into());
         }
-        self.pending.retain(|_, p| fresh(&p.since));
+        self.expire_confirmations(now);
+        // A proposal whose session runs is kept as long as the session.
+        let live = &self.live;
+        self.pending
+            .retain(|_, p| fresh(&p.since) || p.started.is_some_and(|id| live.contains_key(&id)));
+        // Dropping an expired message gives its bytes back.
         for held in self.early.values_mut() {
-            held.retain(|(_, _, since)| fresh(since));
+            held.retain(|e| fresh(&e.since));
         }
         self.early.retain(|_, held| !held.is_empty());
         self.early_count = self.early.values().map(Vec::len).sum();
         self.early_from.clear();
-        for (peer, _, _) in self.early.values().flatten() {
-            *self.early_from.entry(*peer).or_default() += 1;
+        for e in self.early.values().flatten() {
+            *self.early_from.entry(e.peer).or_default() += 1;
         }
-        self.early_bytes = self.early.values().flatten().map(|(_, p, _)| p.len()).sum();
+    }
+
+    /// Half a round deadline into a confirmation, passes the start on to the members not yet
+    /// heard from (the initiator may have withheld it from them); at the deadline, fails the
+    /// session naming them.
+    fn expire_confirmations(&mut self, now: Instant) {
+        let deadline = self.limits.round_timeout;
+        let mut forward = Vec::new();
+        let mut late = Vec::new();
+        for (id, live) in &mut self.live {
+            let Some(c) = live.confirming.as_mut() else {
+                continue;
+            };
+            let waited = now.saturating_duration_since(c.since);
+            if waited >= deadline {
+                late.push((*id, c.awaited.clone()));
+            } else if waited >= deadline / 2 && c.to_forward.is_none() {
+                // Those that said they lack the start first, then the silent.
+                let (first, rest): (Vec<_>, Vec<_>) =
+                    c.awaited.iter().partition(|m| c.without_start.contains(m));
+                c.to_forward = Some(first.into_iter().chain(rest).collect());
+                forward.push(*id);
+            }
+        }
+        for session in forward {
+            self.forward_next(session);
+        }
+        for (id, awaited) in late {
+            let why = "no confirmation of the session id within the round deadline";
+            self.fail(id, awaited, why.into());
+        }
+    }
+
+    /// Passes the start of `session` on to the next members still awaited, keeping at most
+    /// [`FORWARDS_IN_FLIGHT`] passes in flight.
+    fn forward_next(&mut self, session: SessionId) {
+        let Some(live) = self.live.get_mut(&session) else {
+            return;
+        };
+        let Some(c) = live.confirming.as_mut() else {
+            return;
+        };
+        let mut out = Vec::new();
+        while c.forwarding < FORWARDS_IN_FLIGHT {
+            let Some(m) = c.to_forward.as_mut().and_then(VecDeque::pop_front) else {
+                break;
+            };
+            let Some(peer) = live.proposal.draft.roster.get(usize::from(m)) else {
+                continue;
+            };
+            if c.awaited.contains(&m) {
+                c.forwarding += 1;
+                out.push(Outbound::new(
+                    *peer,
+                    c.start.clone(),
+                    Purpose::Forward { session },
+                ));
+            }
+        }
+        for o in out {
+            self.dispatch(o);
+        }
+    }
+
+    /// A pass of the start of `session` is answered or given up on.
+    fn forwarded(&mut self, session: SessionId) {
+        if let Some(c) = self
+            .live
+            .get_mut(&session)
+            .and_then(|l| l.confirming.as_mut())
+        {
+            c.forwarding = c.forwarding.saturating_sub(1);
+        }
+        self.forward_next(session);
     }
 
     // ---- requests --------------------------------------------------------------------
@@ -1101,6 +1560,11 @@ impl Task {
         if !self.wanted(&out.purpose) {
             return;
         }
+        if let Purpose::Forward { session } = out.purpose {
+            // Not retried: a member that does not answer does not hold up the next one.
+            self.forwarded(session);
+            return;
+        }
         out.attempt += 1;
         if out.attempt < self.limits.attempts {
             let backoff = self.limits.first_backoff * 2u32.saturating_pow(out.attempt - 1);
@@ -1111,8 +1575,9 @@ impl Task {
         self.give_up(out, reason);
     }
 
-    /// The recipient has not seen the session start: send again, backing off up to a second,
-    /// for at most a round deadline from its first "later".
+    /// The recipient has not seen the session start, or holds as much as its budgets allow:
+    /// send again, backing off up to a second, for at most a round deadline from its first
+    /// "later".
     fn later(&mut self, mut out: Outbound) {
         if !self.wanted(&out.purpose) {
             return;
@@ -1122,7 +1587,9 @@ impl Task {
             .later_until
             .get_or_insert(now + self.limits.round_timeout);
         if now >= until {
-            self.give_up(out, "the session never started there".into());
+            let why = "not taken there within a round deadline (its session had not started, or \
+                       it was over a byte budget)";
+            self.give_up(out, why.into());
             return;
         }
         let backoff = (self.limits.first_backoff * 2u32.saturating_pow(out.laters))
@@ -1135,9 +1602,10 @@ impl Task {
     fn wanted(&self, purpose: &Purpose) -> bool {
         match purpose {
             Purpose::Propose { digest } => self.initiating.contains_key(digest),
-            Purpose::Start { session, .. } | Purpose::Message { session, .. } => {
-                self.live.contains_key(session)
-            }
+            Purpose::Start { session, .. }
+            | Purpose::Message { session, .. }
+            | Purpose::Confirm { session, .. }
+            | Purpose::Forward { session } => self.live.contains_key(session),
             Purpose::Abort => true,
         }
     }
@@ -1161,6 +1629,12 @@ impl Task {
             Purpose::Start { session, to } | Purpose::Message { session, to } => {
                 self.undeliverable(session, to, reason)
             }
+            Purpose::Confirm { session, to } => self.fail(
+                session,
+                vec![to],
+                format!("party {to} unreachable: {reason}"),
+            ),
+            Purpose::Forward { session } => self.forwarded(session),
             Purpose::Abort => {}
         }
     }
@@ -1179,7 +1653,7 @@ impl Task {
         match out.purpose {
             Purpose::Propose { digest } => {
                 let answer = match response {
-                    Response::Accepted(nonce) => Ok(nonce),
+                    Response::Accepted { nonce, signature } => Ok((nonce, signature)),
                     Response::Refused(r) | Response::Rejected(r) => Err(r),
                     other => Err(format!("unexpected answer {other:?}")),
                 };
@@ -1205,10 +1679,36 @@ impl Task {
                 Response::Rejected(r) | Response::Refused(r) => {
                     self.undeliverable(session, to, format!("rejected a message: {r}"))
                 }
-                Response::Accepted(_) => {
+                Response::Accepted { .. } => {
                     self.undeliverable(session, to, "unexpected answer".into())
                 }
             },
+            Purpose::Confirm { session, to } => match response {
+                // It holds no record of a proposal whose acceptance it signed.
+                Response::UnknownSession => self.fail(
+                    session,
+                    vec![to],
+                    format!("party {to} denies the proposal it signed an acceptance of"),
+                ),
+                Response::Ended => self.fail(
+                    session,
+                    Vec::new(),
+                    format!("party {to} let the proposal expire before its start"),
+                ),
+                // Held: it has not seen the start, and is the first it is passed on to.
+                Response::Buffered => {
+                    if let Some(c) = self
+                        .live
+                        .get_mut(&session)
+                        .and_then(|l| l.confirming.as_mut())
+                    {
+                        c.without_start.push(to);
+                    }
+                }
+                // Taken; or a mismatch, which its own confirmation shows this node.
+                _ => {}
+            },
+            Purpose::Forward { session } => self.forwarded(session),
             Purpose::Abort => {}
         }
     }
@@ -1237,7 +1737,8 @@ impl Task {
                 Response::Rejected(format!("malformed request: {e}"))
             }
             Ok(Request::Propose(p)) => self.on_propose(peer, &p),
-            Ok(Request::Start { digest, nonces }) => self.on_start(peer, digest, nonces),
+            Ok(Request::Start(start)) => self.on_start(peer, start),
+            Ok(Request::Confirm(stamp)) => self.on_confirm(peer, stamp),
             Ok(Request::Message(payload)) => self.on_message(peer, payload),
             Ok(Request::Abort { session, reason }) => self.on_abort(peer, session, reason),
         };

@@ -19,22 +19,45 @@ use tessera_core::{
 use tokio::sync::{mpsc, oneshot};
 use zeroize::Zeroizing;
 
-use crate::{inbox::Conflict, node::Command, proposal::Proposal};
+use crate::{
+    inbox::{Charge, Conflict},
+    node::Command,
+    proposal::Proposal,
+};
+
+/// Notices a session's event channel has room for beyond [`Limits::max_queued`]
+/// messages: the node's own (ready, failed, aborted, undeliverable) are never crowded out.
+///
+/// [`Limits::max_queued`]: crate::Limits::max_queued
+pub(crate) const NOTICES: usize = 64;
+
+/// A new message from an authenticated roster member, charged to the byte budgets until it is
+/// dropped (design §4).
+pub(crate) struct Delivered {
+    pub(crate) from: PartyIndex,
+    pub(crate) payload: Zeroizing<Vec<u8>>,
+    /// Kept for its drop, which gives the bytes back.
+    pub(crate) _charge: Charge,
+}
 
 /// What the node tells a session.
 pub(crate) enum Event {
-    /// A new message from an authenticated roster member.
-    Message {
-        from: PartyIndex,
-        payload: Zeroizing<Vec<u8>>,
-    },
-    /// A member sent a different repeat of a message.
-    Conflict(Conflict),
+    /// A new message.
+    Message(Delivered),
+    /// A member sent a different repeat of a message; the evidence is charged while kept.
+    Conflict(Conflict, Charge),
     /// A message could not be delivered: the recipient is unreachable, refused it, or no
     /// longer has the session.
     Undeliverable { to: PartyIndex, reason: String },
     /// A member aborted the session.
     Aborted { by: PartyIndex, reason: String },
+    /// Every other member confirmed the session id: the protocol may start (design §4).
+    Ready,
+    /// The members do not agree on the session; `culprits` caused it.
+    Failed {
+        culprits: Vec<PartyIndex>,
+        reason: String,
+    },
 }
 
 /// A running session. Dropping it ends the session on this node: later messages for it are
@@ -43,13 +66,15 @@ pub struct Session {
     id: SessionId,
     proposal: Arc<Proposal>,
     me: PartyIndex,
-    events: mpsc::UnboundedReceiver<Event>,
+    events: mpsc::Receiver<Event>,
     commands: mpsc::UnboundedSender<Command>,
-    held: Vec<(PartyIndex, Zeroizing<Vec<u8>>)>,
+    held: Vec<Delivered>,
     conflicts: Vec<Conflict>,
+    evidence: Vec<Charge>,
     round_timeout: Duration,
     max_held: usize,
     claim: Arc<AtomicU8>,
+    ready: bool,
 }
 
 /// [`Session::claim`] states: handed out or waiting in the node's queue, taken by the
@@ -73,7 +98,7 @@ impl Session {
         id: SessionId,
         proposal: Arc<Proposal>,
         me: PartyIndex,
-        events: mpsc::UnboundedReceiver<Event>,
+        events: mpsc::Receiver<Event>,
         commands: mpsc::UnboundedSender<Command>,
         limits: &crate::Limits,
         claim: Arc<AtomicU8>,
@@ -86,9 +111,11 @@ impl Session {
             commands,
             held: Vec::new(),
             conflicts: Vec::new(),
+            evidence: Vec::new(),
             round_timeout: limits.round_timeout,
             max_held: limits.max_held,
             claim,
+            ready: false,
         }
     }
 
@@ -132,6 +159,11 @@ impl Session {
 
     pub(crate) fn round_timeout(&self) -> Duration {
         self.round_timeout
+    }
+
+    /// Whether every other member confirmed the session id (always, once the node said so).
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready
     }
 
     /// Queues a protocol message for its recipients.
@@ -181,29 +213,36 @@ impl Session {
     /// The next event, or None once the node has stopped.
     pub(crate) async fn next_event(&mut self) -> Option<Event> {
         let event = self.events.recv().await?;
-        if let Event::Conflict(c) = &event {
-            tracing::warn!(session = %hex(&self.id), party = c.from, round = c.header.round,
-                "conflicting repeat kept as evidence");
-            self.conflicts.push(c.clone());
+        if let Event::Ready = &event {
+            self.ready = true;
         }
-        Some(event)
+        Some(match event {
+            Event::Conflict(c, charge) => {
+                tracing::warn!(session = %hex(&self.id), party = c.from, round = c.header.round,
+                    "conflicting repeat kept as evidence");
+                self.conflicts.push(c.clone());
+                self.evidence.push(charge);
+                Event::Conflict(c, Charge::none())
+            }
+            other => other,
+        })
     }
 
     /// Keeps a message of another protocol of this session (for example the certification
     /// after a DKG) for when that protocol runs; false if the bound is reached.
-    pub(crate) fn hold(&mut self, from: PartyIndex, payload: Zeroizing<Vec<u8>>) -> bool {
+    pub(crate) fn hold(&mut self, message: Delivered) -> bool {
         if self.held.len() >= self.max_held {
             return false;
         }
-        self.held.push((from, payload));
+        self.held.push(message);
         true
     }
 
     /// Takes the held messages of protocol `kind`.
-    pub(crate) fn take_held(&mut self, kind: Kind) -> Vec<(PartyIndex, Zeroizing<Vec<u8>>)> {
+    pub(crate) fn take_held(&mut self, kind: Kind) -> Vec<Delivered> {
         let (mine, rest) = std::mem::take(&mut self.held)
             .into_iter()
-            .partition(|(_, p)| p.first() == Some(&(kind as u8)));
+            .partition(|m| m.payload.first() == Some(&(kind as u8)));
         self.held = rest;
         mine
     }

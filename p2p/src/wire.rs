@@ -4,9 +4,23 @@
 //! layer retries on. A protocol message travels as [`Request::Message`] with the protocol's
 //! own payload, whose header carries the session id and round; its sender is the peer the
 //! connection authenticated, never a field of the message.
+//!
+//! Encodings (big-endian integers, 32-byte digests, nonces and ids, 64-byte signatures):
+//!
+//! | message | bytes |
+//! |---|---|
+//! | `Propose` | 1, proposal ([`Proposal::encode`](crate::Proposal::encode)) |
+//! | `Start` | 2, digest, u16 n, n nonces, n acceptances, initiator signature |
+//! | `Message` | 3, protocol payload |
+//! | `Abort` | 4, session id, reason |
+//! | `Confirm` | 5, digest, session id, acceptances hash, initiator signature |
+//! | `Accepted` | 1, nonce, acceptance signature |
+//! | other responses | their tag (2 to 9), then a reason for `Refused` and `Rejected` |
 
-use tessera_core::SessionId;
+use tessera_core::{identity::SIGNATURE_LEN, SessionId};
 use zeroize::Zeroizing;
+
+use crate::proposal::{Signature, Stamp, Start};
 
 /// Why bytes from a peer were not a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,13 +44,9 @@ const MAX_REASON: usize = 256;
 pub enum Request {
     /// A proposal from its initiator (the nonce is inside the proposal).
     Propose(Vec<u8>),
-    /// The initiator's start: the proposal digest and every party's nonce in roster order.
-    Start {
-        /// The proposal digest.
-        digest: [u8; 32],
-        /// The nonces.
-        nonces: Vec<[u8; 32]>,
-    },
+    /// The initiator's signed start, from the initiator or passed on by a member that has
+    /// it and has not heard a confirmation from the recipient.
+    Start(Start),
     /// A protocol message: the payload starts with the protocol header. Point-to-point
     /// payloads carry secret shares, so the buffer is wiped on drop.
     Message(Zeroizing<Vec<u8>>),
@@ -47,27 +57,35 @@ pub enum Request {
         /// Why, in one line.
         reason: String,
     },
+    /// A member's confirmation to another member of the start it received.
+    Confirm(Stamp),
 }
 
 /// A response: the acknowledgement of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
-    /// The proposal is accepted; the acceptor's nonce.
-    Accepted([u8; 32]),
+    /// The proposal is accepted.
+    Accepted {
+        /// The acceptor's nonce.
+        nonce: [u8; 32],
+        /// Its signature over the proposal digest and the nonce.
+        signature: Signature,
+    },
     /// The proposal or start is refused, with the reason.
     Refused(String),
     /// Taken.
     Ack,
     /// Already taken (identical repeat, or a conflicting repeat kept as evidence).
     Duplicate,
-    /// Held until the session starts here.
+    /// Held until the session starts here (a message or a confirmation).
     Buffered,
     /// The recipient has no such session (it restarted, or never accepted it).
     UnknownSession,
     /// The recipient has finished or aborted the session.
     Ended,
     /// The recipient accepted the session but has not seen it start, and holds only round 1
-    /// until then: send again later.
+    /// until then, or holds as much of the sender's or the session's messages as its byte
+    /// budgets allow: send again later.
     Later,
     /// The request is malformed or over a limit.
     Rejected(String),
@@ -78,7 +96,8 @@ impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Request::Propose(p) => write!(f, "Propose({} bytes)", p.len()),
-            Request::Start { nonces, .. } => write!(f, "Start({} nonces)", nonces.len()),
+            Request::Start(s) => write!(f, "Start({} nonces)", s.nonces.len()),
+            Request::Confirm(_) => write!(f, "Confirm"),
             Request::Message(p) => write!(f, "Message({} bytes)", p.len()),
             Request::Abort { reason, .. } => write!(f, "Abort({reason:?})"),
         }
@@ -94,14 +113,19 @@ impl Request {
                 w.u8(1);
                 w.raw(p);
             }
-            Request::Start { digest, nonces } => {
+            Request::Start(s) => {
                 w.u8(2);
-                w.bytes32(digest);
-                // Nonce lists come from a checked roster of at most MAX_ROSTER parties.
-                w.u16(nonces.len() as u16);
-                for n in nonces {
+                w.bytes32(&s.digest);
+                // Nonce lists come from a checked roster of at most MAX_ROSTER parties, and
+                // a start carries one acceptance per nonce.
+                w.u16(s.nonces.len() as u16);
+                for n in &s.nonces {
                     w.bytes32(n);
                 }
+                for a in s.acceptances.iter().take(s.nonces.len()) {
+                    w.raw(a);
+                }
+                w.raw(&s.signature);
             }
             Request::Message(payload) => {
                 w.u8(3);
@@ -111,6 +135,13 @@ impl Request {
                 w.u8(4);
                 w.bytes32(session);
                 w.raw(truncate(reason).as_bytes());
+            }
+            Request::Confirm(stamp) => {
+                w.u8(5);
+                w.bytes32(&stamp.digest);
+                w.bytes32(&stamp.session);
+                w.bytes32(&stamp.acceptances);
+                w.raw(&stamp.signature);
             }
         }
         Zeroizing::new(w.finish())
@@ -128,13 +159,25 @@ impl Request {
                     return Err(WireError::Invalid("too many nonces"));
                 }
                 let nonces = (0..n).map(|_| r.bytes32()).collect::<Result<_, _>>()?;
-                Request::Start { digest, nonces }
+                let acceptances = (0..n).map(|_| r.signature()).collect::<Result<_, _>>()?;
+                Request::Start(Start {
+                    digest,
+                    nonces,
+                    acceptances,
+                    signature: r.signature()?,
+                })
             }
             3 => Request::Message(Zeroizing::new(r.rest().to_vec())),
             4 => Request::Abort {
                 session: r.bytes32()?,
                 reason: reason(r.rest())?,
             },
+            5 => Request::Confirm(Stamp {
+                digest: r.bytes32()?,
+                session: r.bytes32()?,
+                acceptances: r.bytes32()?,
+                signature: r.signature()?,
+            }),
             _ => return Err(WireError::Invalid("unknown request type")),
         };
         r.end()?;
@@ -147,9 +190,10 @@ impl Response {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
         match self {
-            Response::Accepted(nonce) => {
+            Response::Accepted { nonce, signature } => {
                 w.u8(1);
                 w.bytes32(nonce);
+                w.raw(signature);
             }
             Response::Refused(why) => {
                 w.u8(2);
@@ -173,7 +217,10 @@ impl Response {
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
         let response = match r.u8()? {
-            1 => Response::Accepted(r.bytes32()?),
+            1 => Response::Accepted {
+                nonce: r.bytes32()?,
+                signature: r.signature()?,
+            },
             2 => Response::Refused(reason(r.rest())?),
             3 => Response::Ack,
             4 => Response::Duplicate,
@@ -277,6 +324,11 @@ impl<'a> Reader<'a> {
         a.copy_from_slice(self.take(32)?);
         Ok(a)
     }
+    pub(crate) fn signature(&mut self) -> Result<Signature, WireError> {
+        let mut a = [0u8; SIGNATURE_LEN];
+        a.copy_from_slice(self.take(SIGNATURE_LEN)?);
+        Ok(a)
+    }
     pub(crate) fn short(&mut self) -> Result<&'a [u8], WireError> {
         let n = usize::from(self.u8()?);
         self.take(n)
@@ -306,21 +358,32 @@ mod tests {
     fn requests_and_responses_round_trip() {
         let requests = [
             Request::Propose(vec![1, 2, 3]),
-            Request::Start {
+            Request::Start(Start {
                 digest: [4; 32],
                 nonces: vec![[5; 32], [6; 32]],
-            },
+                acceptances: vec![[1; 64], [2; 64]],
+                signature: [3; 64],
+            }),
             Request::Message(Zeroizing::new(vec![7; 40])),
             Request::Abort {
                 session: [8; 32],
                 reason: "party 2 sent a bad share".into(),
             },
+            Request::Confirm(Stamp {
+                digest: [1; 32],
+                session: [2; 32],
+                acceptances: [3; 32],
+                signature: [4; 64],
+            }),
         ];
         for r in requests {
             assert_eq!(Request::decode(&r.encode()).unwrap(), r);
         }
         let responses = [
-            Response::Accepted([1; 32]),
+            Response::Accepted {
+                nonce: [1; 32],
+                signature: [2; 64],
+            },
             Response::Refused("busy".into()),
             Response::Ack,
             Response::Duplicate,
@@ -350,6 +413,33 @@ mod tests {
         assert!(Response::decode(&[3, 0]).is_err());
         assert!(Response::decode(&[2, 0x1b]).is_err(), "control character");
         assert!(Response::decode(&[1, 0]).is_err());
+        assert!(
+            Response::decode(&[1; 33]).is_err(),
+            "a nonce without its signature"
+        );
+        // A start or confirmation cut anywhere, or with a byte more, is an error.
+        let start = Request::Start(Start {
+            digest: [4; 32],
+            nonces: vec![[5; 32]; 3],
+            acceptances: vec![[1; 64]; 3],
+            signature: [3; 64],
+        })
+        .encode();
+        let confirm = Request::Confirm(Stamp {
+            digest: [1; 32],
+            session: [2; 32],
+            acceptances: [3; 32],
+            signature: [4; 64],
+        })
+        .encode();
+        for bytes in [start, confirm] {
+            for cut in 0..bytes.len() {
+                assert!(Request::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+            }
+            let mut long = bytes.to_vec();
+            long.push(0);
+            assert!(Request::decode(&long).is_err());
+        }
     }
 
     #[test]

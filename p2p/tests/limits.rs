@@ -6,20 +6,19 @@ mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use common::RawPeer;
-use tessera_core::{
-    protocol::{Header, Kind, Outgoing},
-    Blame, Culprit, PartyIndex, Protocol, SessionId, Step,
-};
-use tessera_p2p::{
-    accept_all, jobs::identities, Draft, Limits, Node, NodeConfig, Proposal, Request, Response,
-};
+use common::{ask, message, start_of, Party, RawPeer};
+use tessera_core::{protocol::Kind, SessionId};
+use tessera_p2p::{Draft, Limits, Node, Proposal, Request, Response};
 
 async fn node(limits: Limits) -> Node {
-    let (keypair, _) = identities(&[1; 32]).unwrap();
-    let mut config = NodeConfig::new(keypair, accept_all());
-    config.limits = limits;
-    Node::start(config).await.unwrap()
+    common::node(1, limits).await
+}
+
+/// A node with `limits` and a raw peer (seed 2) it allows.
+async fn node_and_raw(limits: Limits) -> (Node, RawPeer) {
+    let node = node(limits).await;
+    let raw = raw_for(&node, 2);
+    (node, raw)
 }
 
 /// A raw peer the node allows.
@@ -27,16 +26,6 @@ fn raw_for(node: &Node, seed: u8) -> RawPeer {
     let raw = RawPeer::new(seed, 1 << 20);
     node.allow(raw.peer_id(), Vec::new());
     raw
-}
-
-async fn ask(raw: &mut RawPeer, node: &Node, request: &Request) -> Result<Response, String> {
-    raw.request(
-        node.peer_id(),
-        &node.addresses()[0],
-        request.encode().to_vec(),
-    )
-    .await
-    .map(|bytes| Response::decode(&bytes).unwrap())
 }
 
 fn proposal(raw: &RawPeer, node: &Node, tag: u8) -> Proposal {
@@ -56,37 +45,46 @@ fn proposal(raw: &RawPeer, node: &Node, tag: u8) -> Proposal {
 /// start it (not sent) and the session id it names.
 async fn accepted(raw: &mut RawPeer, node: &Node, tag: u8) -> (Request, SessionId) {
     let p = proposal(raw, node, tag);
-    let Response::Accepted(theirs) = ask(raw, node, &Request::Propose(p.encode())).await.unwrap()
+    let Response::Accepted { nonce, signature } =
+        ask(raw, node, &Request::Propose(p.encode())).await.unwrap()
     else {
         panic!("the node accepts")
     };
-    let id = tessera_p2p::session_id(&p.digest(), &[p.nonce, theirs]);
-    let start = Request::Start {
-        digest: p.digest(),
-        nonces: vec![p.nonce, theirs],
-    };
-    (start, id)
+    let start = start_of(2, &p, &[(nonce, signature)]);
+    (Request::Start(start.clone()), start.session())
 }
 
-fn message(session: SessionId, round: u8, body: &[u8]) -> Request {
-    let mut payload = Header {
-        kind: Kind::Sign,
-        session,
-        round,
+/// Asks until `done` holds for the answer, for a second at most; the last answer.
+async fn ask_until(
+    raw: &mut RawPeer,
+    node: &Node,
+    request: &Request,
+    done: impl Fn(&Response) -> bool,
+) -> Response {
+    for _ in 0..50 {
+        let answer = ask(raw, node, request).await.unwrap();
+        if done(&answer) {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    .encode();
-    payload.extend_from_slice(body);
-    Request::Message(payload.into())
+    ask(raw, node, request).await.unwrap()
+}
+
+/// `accepted`, and the node acknowledges the start.
+async fn started(raw: &mut RawPeer, node: &Node, tag: u8) -> (Request, SessionId) {
+    let (start, id) = accepted(raw, node, tag).await;
+    assert_eq!(ask(raw, node, &start).await.unwrap(), Response::Ack);
+    (start, id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_and_malformed_frames_are_dropped_naming_the_peer() {
-    let node = node(Limits {
+    let (node, mut raw) = node_and_raw(Limits {
         max_message: 1 << 16,
         ..Limits::default()
     })
     .await;
-    let mut raw = raw_for(&node, 2);
     let huge = vec![3u8; 1 << 17];
     let sent = raw
         .request(node.peer_id(), &node.addresses()[0], huge)
@@ -125,13 +123,12 @@ async fn oversized_and_malformed_frames_are_dropped_naming_the_peer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proposals_are_rate_limited_and_sessions_bounded() {
-    let node = node(Limits {
+    let (node, mut raw) = node_and_raw(Limits {
         proposals_per_minute: 5,
         max_sessions: 3,
         ..Limits::default()
     })
     .await;
-    let mut raw = raw_for(&node, 2);
     let mut answers = Vec::new();
     for tag in 0..6 {
         let p = proposal(&raw, &node, tag);
@@ -143,7 +140,7 @@ async fn proposals_are_rate_limited_and_sessions_bounded() {
     }
     assert!(answers[..3]
         .iter()
-        .all(|a| matches!(a, Response::Accepted(_))));
+        .all(|a| matches!(a, Response::Accepted { .. })));
     assert_eq!(answers[3], Response::Refused("busy".into()));
     assert_eq!(answers[4], Response::Refused("busy".into()));
     assert_eq!(answers[5], Response::Refused("too many proposals".into()));
@@ -159,12 +156,11 @@ async fn proposals_are_rate_limited_and_sessions_bounded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn early_messages_are_held_only_for_accepted_sessions_and_bounded() {
-    let node = node(Limits {
+    let (node, mut raw) = node_and_raw(Limits {
         max_early: 4,
         ..Limits::default()
     })
     .await;
-    let mut raw = raw_for(&node, 2);
     // Nothing accepted yet: nothing is held.
     let r = ask(&mut raw, &node, &message([1; 32], 1, b"a"))
         .await
@@ -174,7 +170,7 @@ async fn early_messages_are_held_only_for_accepted_sessions_and_bounded() {
     let a = ask(&mut raw, &node, &Request::Propose(p.encode()))
         .await
         .unwrap();
-    assert!(matches!(a, Response::Accepted(_)));
+    assert!(matches!(a, Response::Accepted { .. }));
     for i in 0..4 {
         let r = ask(&mut raw, &node, &message([i; 32], 1, b"a"))
             .await
@@ -193,51 +189,6 @@ async fn early_messages_are_held_only_for_accepted_sessions_and_bounded() {
     assert!(node.dropped().await.iter().all(|d| d.peer == raw.peer_id()));
 }
 
-/// A party that takes messages of rounds 1 to 3 and then finishes with what it got.
-struct Collect {
-    session: SessionId,
-    got: Vec<(u8, Vec<u8>)>,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("never fails")]
-struct Never;
-
-impl Blame for Never {
-    fn culprits(&self) -> &[Culprit] {
-        &[]
-    }
-}
-
-impl Protocol for Collect {
-    type Output = Vec<(u8, Vec<u8>)>;
-    type Error = Never;
-    fn kind(&self) -> Kind {
-        Kind::Sign
-    }
-    fn session(&self) -> &SessionId {
-        &self.session
-    }
-    fn me(&self) -> PartyIndex {
-        1
-    }
-    fn parties(&self) -> u16 {
-        2
-    }
-    fn start(&mut self) -> Result<Vec<Outgoing>, Never> {
-        Ok(Vec::new())
-    }
-    fn receive(&mut self, _: PartyIndex, payload: &[u8]) -> Result<Step<Self::Output>, Never> {
-        let (h, body) = Header::decode(payload).unwrap();
-        self.got.push((h.round, body.to_vec()));
-        Ok(if self.got.len() == 3 {
-            Step::Done(Vec::new(), std::mem::take(&mut self.got))
-        } else {
-            Step::Continue(Vec::new())
-        })
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeats_are_duplicates_or_evidence_and_messages_per_peer_are_bounded() {
     let node = Arc::new(
@@ -249,22 +200,20 @@ async fn repeats_are_duplicates_or_evidence_and_messages_per_peer_are_bounded() 
     );
     let mut raw = raw_for(&node, 2);
     let p = proposal(&raw, &node, 1);
-    let Response::Accepted(theirs) = ask(&mut raw, &node, &Request::Propose(p.encode()))
+    let acceptance = ask(&mut raw, &node, &Request::Propose(p.encode()))
         .await
-        .unwrap()
-    else {
+        .unwrap();
+    let Response::Accepted { nonce, signature } = acceptance else {
         panic!("accepted")
     };
-    let start = Request::Start {
-        digest: p.digest(),
-        nonces: vec![p.nonce, theirs],
-    };
-    // A retried proposal (its answer lost) gets the same nonce.
+    let signed = start_of(2, &p, &[(nonce, signature)]);
+    let start = Request::Start(signed.clone());
+    // A retried proposal (its answer lost) gets the same nonce and signature.
     assert_eq!(
         ask(&mut raw, &node, &Request::Propose(p.encode()))
             .await
             .unwrap(),
-        Response::Accepted(theirs)
+        acceptance
     );
     assert_eq!(ask(&mut raw, &node, &start).await.unwrap(), Response::Ack);
     // A repeated start is acknowledged again but starts nothing new; a repeated proposal
@@ -284,16 +233,19 @@ async fn repeats_are_duplicates_or_evidence_and_messages_per_peer_are_bounded() 
         "one session, however often it is started"
     );
     let id = *session.id();
-    assert_eq!(id, tessera_p2p::session_id(&p.digest(), &[p.nonce, theirs]));
+    assert_eq!(id, tessera_p2p::session_id(&p.digest(), &[p.nonce, nonce]));
+    assert_eq!(id, signed.session());
     let runner = tokio::spawn(async move {
-        let out = tessera_p2p::run(
-            Collect {
-                session: id,
-                got: Vec::new(),
-            },
-            &mut session,
-        )
-        .await;
+        // It takes messages of rounds 1 to 3 and then finishes with what it got.
+        let party = Party {
+            session: id,
+            me: 1,
+            parties: 2,
+            speaks: false,
+            wants: 3,
+            got: Vec::new(),
+        };
+        let out = tessera_p2p::run(party, &mut session).await;
         (out.map_err(|e| e.to_string()), session)
     });
     let a = message(id, 1, b"first");
@@ -316,9 +268,9 @@ async fn repeats_are_duplicates_or_evidence_and_messages_per_peer_are_bounded() 
     assert_eq!(
         out.unwrap(),
         vec![
-            (1, b"first".to_vec()),
-            (2, b"r2".to_vec()),
-            (3, b"r3".to_vec())
+            (0, 1, b"first".to_vec()),
+            (0, 2, b"r2".to_vec()),
+            (0, 3, b"r3".to_vec())
         ]
     );
     let conflicts = session.conflicts();
@@ -327,8 +279,7 @@ async fn repeats_are_duplicates_or_evidence_and_messages_per_peer_are_bounded() 
     assert!(conflicts[0].second.ends_with(b"second"));
     drop(session);
     // Over the per-session bound (the session has ended here by now, so use a fresh one).
-    let (start, id) = accepted(&mut raw, &node, 2).await;
-    assert_eq!(ask(&mut raw, &node, &start).await.unwrap(), Response::Ack);
+    let (_, id) = started(&mut raw, &node, 2).await;
     let _session = node.next_session().await.unwrap();
     for round in 1..=3 {
         let r = ask(&mut raw, &node, &message(id, round, b"m"))
@@ -342,15 +293,13 @@ async fn repeats_are_duplicates_or_evidence_and_messages_per_peer_are_bounded() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_nobody_takes_up_is_aborted_and_frees_its_slot() {
-    let node = node(Limits {
+    let (node, mut raw) = node_and_raw(Limits {
         proposal_ttl: Duration::from_secs(1),
         max_sessions: 1,
         ..Limits::default()
     })
     .await;
-    let mut raw = raw_for(&node, 2);
-    let (start, id) = accepted(&mut raw, &node, 1).await;
-    assert_eq!(ask(&mut raw, &node, &start).await.unwrap(), Response::Ack);
+    let (_, id) = started(&mut raw, &node, 1).await;
     // The one slot is taken: another proposal is refused.
     let second = Request::Propose(proposal(&raw, &node, 2).encode());
     let busy = ask(&mut raw, &node, &second).await.unwrap();
@@ -369,5 +318,80 @@ async fn a_session_nobody_takes_up_is_aborted_and_frees_its_slot() {
     );
     let third = Request::Propose(proposal(&raw, &node, 3).encode());
     let again = ask(&mut raw, &node, &third).await.unwrap();
-    assert!(matches!(again, Response::Accepted(_)), "{again:?}");
+    assert!(matches!(again, Response::Accepted { .. }), "{again:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_over_its_byte_budget_answers_later_until_its_protocol_takes_the_messages() {
+    // Two messages of 334 bytes (and 128 of bookkeeping each) fit, a third does not.
+    let (node, mut raw) = node_and_raw(Limits {
+        max_session_bytes: 1000,
+        ..Limits::default()
+    })
+    .await;
+    let (_, id) = started(&mut raw, &node, 1).await;
+    let body = [7u8; 300];
+    for round in 1..=2 {
+        let r = ask(&mut raw, &node, &message(id, round, &body)).await;
+        assert_eq!(r.unwrap(), Response::Ack);
+    }
+    let third = message(id, 3, &body);
+    assert_eq!(ask(&mut raw, &node, &third).await.unwrap(), Response::Later);
+    assert_eq!(node.held_bytes(), 2 * (334 + 128));
+    assert!(node.dropped().await.iter().any(|d| d.peer == raw.peer_id()));
+    // The protocol takes the two, which frees the budget; the third, sent again, is new.
+    let mut session = node.next_session().await.unwrap();
+    let runner = tokio::spawn(async move {
+        let party = Party {
+            session: id,
+            me: 1,
+            parties: 2,
+            speaks: false,
+            wants: 3,
+            got: Vec::new(),
+        };
+        tessera_p2p::run(party, &mut session)
+            .await
+            .map(|got| got.len())
+    });
+    let answer = ask_until(&mut raw, &node, &third, |a| *a != Response::Later).await;
+    assert_eq!(answer, Response::Ack);
+    let got = tokio::time::timeout(Duration::from_secs(10), runner)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.ok(), Some(3));
+    assert_eq!(node.held_bytes(), 0, "every byte is given back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_peer_holds_at_most_its_sessions_and_an_ended_one_frees_its_slot() {
+    let (node, mut raw) = node_and_raw(Limits {
+        max_sessions_per_peer: 2,
+        ..Limits::default()
+    })
+    .await;
+    let (first, _) = started(&mut raw, &node, 1).await;
+    started(&mut raw, &node, 2).await;
+    let third = Request::Propose(proposal(&raw, &node, 3).encode());
+    let refused = ask(&mut raw, &node, &third).await.unwrap();
+    assert_eq!(
+        refused,
+        Response::Refused("too many sessions from this peer".into())
+    );
+    // The application takes both and ends the first: its slot is free again, and a late
+    // retry of its start is acknowledged without starting anything.
+    let one = node.next_session().await.unwrap();
+    let _two = node.next_session().await.unwrap();
+    drop(one);
+    let accepted = |a: &Response| matches!(a, Response::Accepted { .. });
+    let again = ask_until(&mut raw, &node, &third, accepted).await;
+    assert!(accepted(&again), "{again:?}");
+    assert_eq!(ask(&mut raw, &node, &first).await.unwrap(), Response::Ack);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), node.next_session())
+            .await
+            .is_err(),
+        "no session starts again"
+    );
 }

@@ -11,11 +11,15 @@ use libp2p::{
     swarm::SwarmEvent,
     tcp, yamux, Multiaddr, PeerId, Swarm,
 };
-use tessera_core::{Ciphersuite, Suite};
+use tessera_core::{
+    protocol::{Header, Kind, Outgoing, Recipient},
+    Blame, Ciphersuite, Culprit, PartyIndex, Protocol, SessionId, Step, Suite,
+};
 use tessera_p2p::{
     accept_all,
     jobs::{identities, Device, JobError, Served},
-    Frame, Frames, Keypair, Limits, NodeConfig, PROTOCOL,
+    sign_acceptance, Frame, Frames, Keypair, Limits, Node, NodeConfig, Proposal, Request, Response,
+    Signature, Start, PROTOCOL,
 };
 use tokio::sync::mpsc;
 use zeroize::Zeroizing;
@@ -151,6 +155,49 @@ impl RawPeer {
         *self.swarm.local_peer_id()
     }
 
+    /// Listens on 127.0.0.1 and returns the address.
+    pub async fn listen(&mut self) -> Multiaddr {
+        self.swarm
+            .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+            .unwrap();
+        loop {
+            if let SwarmEvent::NewListenAddr { address, .. } = self.swarm.select_next_some().await {
+                return address;
+            }
+        }
+    }
+
+    /// Answers every request with `answer(request)` on a task of its own (an undecodable
+    /// request is rejected), until the test ends.
+    pub fn serve(
+        mut self,
+        mut answer: impl FnMut(Request) -> Response + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                if let SwarmEvent::Behaviour(request_response::Event::Message {
+                    message:
+                        request_response::Message::Request {
+                            request, channel, ..
+                        },
+                    ..
+                }) = self.swarm.select_next_some().await
+                {
+                    let response = match request {
+                        Frame::Bytes(b) => Request::decode(&b)
+                            .map(&mut answer)
+                            .unwrap_or(Response::Rejected("malformed".into())),
+                        Frame::Oversized(_) => Response::Rejected("oversized".into()),
+                    };
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .send_response(channel, response.encode());
+                }
+            }
+        })
+    }
+
     /// Sends `bytes` as one request to `peer` at `addr`; the response bytes, or the failure.
     pub async fn request(
         &mut self,
@@ -158,24 +205,50 @@ impl RawPeer {
         addr: &Multiaddr,
         bytes: Vec<u8>,
     ) -> Result<Vec<u8>, String> {
+        let mut answers = self.requests(peer, addr, vec![bytes]).await;
+        answers.pop().unwrap_or(Err("no answer".into()))
+    }
+
+    /// Sends every request of `batch` to `peer` at `addr` at once; their answers in order,
+    /// each the response bytes or the failure (none later than 10 s).
+    pub async fn requests(
+        &mut self,
+        peer: PeerId,
+        addr: &Multiaddr,
+        batch: Vec<Vec<u8>>,
+    ) -> Vec<Result<Vec<u8>, String>> {
         self.swarm.add_peer_address(peer, addr.clone());
-        let id = self
-            .swarm
-            .behaviour_mut()
-            .send_request(&peer, Frame::Bytes(Zeroizing::new(bytes)));
+        let ids: Vec<_> = batch
+            .into_iter()
+            .map(|bytes| {
+                self.swarm
+                    .behaviour_mut()
+                    .send_request(&peer, Frame::Bytes(Zeroizing::new(bytes)))
+            })
+            .collect();
+        let mut answers: Vec<Option<Result<Vec<u8>, String>>> = vec![None; ids.len()];
+        let slot = |id| ids.iter().position(|i| *i == id);
         let deadline = tokio::time::sleep(Duration::from_secs(10));
         tokio::pin!(deadline);
-        loop {
+        while answers.iter().any(Option::is_none) {
             tokio::select! {
-                _ = &mut deadline => return Err("no answer in 10 s".into()),
+                _ = &mut deadline => break,
                 event = self.swarm.select_next_some() => match event {
                     SwarmEvent::Behaviour(request_response::Event::Message {
                         message: request_response::Message::Response { request_id, response },
                         ..
-                    }) if request_id == id => return Ok(response),
+                    }) => {
+                        if let Some(i) = slot(request_id) {
+                            answers[i] = Some(Ok(response));
+                        }
+                    }
                     SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
                         request_id, error, ..
-                    }) if request_id == id => return Err(error.to_string()),
+                    }) => {
+                        if let Some(i) = slot(request_id) {
+                            answers[i] = Some(Err(error.to_string()));
+                        }
+                    }
                     SwarmEvent::Behaviour(request_response::Event::Message {
                         message: request_response::Message::Request { channel, .. },
                         ..
@@ -189,6 +262,10 @@ impl RawPeer {
                 },
             }
         }
+        answers
+            .into_iter()
+            .map(|a| a.unwrap_or(Err("no answer in 10 s".into())))
+            .collect()
     }
 }
 
@@ -199,6 +276,116 @@ pub fn quick_limits() -> Limits {
         request_timeout: Duration::from_secs(2),
         attempts: 3,
         ..Limits::default()
+    }
+}
+
+/// The start that the initiator with identity seed `seed`, party 0 of `p`, signs with the
+/// other parties' nonces and acceptances `rest` in roster order.
+pub fn start_of(seed: u8, p: &Proposal, rest: &[([u8; 32], Signature)]) -> Start {
+    let (_, signer) = identities(&[seed; 32]).unwrap();
+    let digest = p.digest();
+    let mut nonces = vec![p.nonce];
+    let mut acceptances = vec![sign_acceptance(&signer, &digest, &p.nonce)];
+    for (nonce, signature) in rest {
+        nonces.push(*nonce);
+        acceptances.push(*signature);
+    }
+    Start::new(&signer, digest, nonces, acceptances)
+}
+
+/// A bare node with identity seed `seed`.
+pub async fn node(seed: u8, limits: Limits) -> Node {
+    let (keypair, _) = identities(&[seed; 32]).unwrap();
+    let mut config = NodeConfig::new(keypair, accept_all());
+    config.limits = limits;
+    Node::start(config).await.unwrap()
+}
+
+/// Sends `request` from `raw` to `node` and decodes the answer.
+pub async fn ask(raw: &mut RawPeer, node: &Node, request: &Request) -> Result<Response, String> {
+    raw.request(
+        node.peer_id(),
+        &node.addresses()[0],
+        request.encode().to_vec(),
+    )
+    .await
+    .map(|bytes| Response::decode(&bytes).unwrap())
+}
+
+/// A protocol message of a signing session: header, then `body`.
+pub fn message(session: SessionId, round: u8, body: &[u8]) -> Request {
+    let mut payload = Header {
+        kind: Kind::Sign,
+        session,
+        round,
+    }
+    .encode();
+    payload.extend_from_slice(body);
+    Request::Message(payload.into())
+}
+
+/// The error of test protocols that never fail.
+#[derive(Debug, thiserror::Error)]
+#[error("never fails")]
+pub struct Never;
+
+impl Blame for Never {
+    fn culprits(&self) -> &[Culprit] {
+        &[]
+    }
+}
+
+/// A party of a signing session for tests: if `speaks`, it sends one round-1 message to every
+/// other party; it finishes once it holds `wants` messages, with (sender, round, body) of
+/// each in the order they came.
+pub struct Party {
+    pub session: SessionId,
+    pub me: PartyIndex,
+    pub parties: u16,
+    pub speaks: bool,
+    pub wants: usize,
+    pub got: Vec<(PartyIndex, u8, Vec<u8>)>,
+}
+
+impl Protocol for Party {
+    type Output = Vec<(PartyIndex, u8, Vec<u8>)>;
+    type Error = Never;
+    fn kind(&self) -> Kind {
+        Kind::Sign
+    }
+    fn session(&self) -> &SessionId {
+        &self.session
+    }
+    fn me(&self) -> PartyIndex {
+        self.me
+    }
+    fn parties(&self) -> u16 {
+        self.parties
+    }
+    fn start(&mut self) -> Result<Vec<Outgoing>, Never> {
+        let mut payload = Header {
+            kind: Kind::Sign,
+            session: self.session,
+            round: 1,
+        }
+        .encode();
+        payload.push(self.me as u8);
+        let to = Recipient::All;
+        Ok(self
+            .speaks
+            .then_some(Outgoing { to, payload })
+            .into_iter()
+            .collect())
+    }
+    fn receive(&mut self, from: PartyIndex, payload: &[u8]) -> Result<Step<Self::Output>, Never> {
+        // The driver hands over only messages whose header decoded.
+        let (header, body) = Header::decode(payload).unwrap();
+        self.got.push((from, header.round, body.to_vec()));
+        Ok(if self.got.len() == self.wants {
+            Step::Done(Vec::new(), std::mem::take(&mut self.got))
+        } else {
+            Step::Continue(Vec::new())
+        })
     }
 }
 
