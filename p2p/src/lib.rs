@@ -85,12 +85,14 @@
 //! the limits: [`Limits::peer_memory_bound`] for one peer (53 MiB with the defaults) and
 //! [`Limits::memory_bound`] for the node.
 //!
-//! The [`jobs`] module (feature `jobs`) builds keygen, signing and resharing sessions on top.
+//! The device layer of the `tessera` CLI builds keygen, signing and resharing sessions on top;
+//! this crate knows no protocol (design §1).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod codec;
 mod driver;
+mod identity;
 mod inbox;
 mod limits;
 mod node;
@@ -113,9 +115,12 @@ pub use proposal::{
 };
 pub use seen::{FileSeen, MemorySeen, SeenSessions};
 pub use session::{hex, Session};
-pub use wire::{Request, Response, WireError};
+pub use wire::{Reader, Request, Response, WireError, Writer};
 
-#[cfg(feature = "jobs")]
-pub mod jobs;
+pub use identity::{identities, identity_of, peer_of};
+
+/// Test support (feature `testing`): a raw peer that speaks `/tessera/mpc/1` byte by byte.
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use tessera_core::protocol::Kind;

@@ -203,7 +203,7 @@ impl Session {
 
     /// Aborts the session: every other member is told why, and this node takes no more of
     /// its messages.
-    pub(crate) fn abort(&self, reason: String) {
+    pub fn abort(&self, reason: String) {
         let _ = self.commands.send(Command::Abort {
             session: self.id,
             reason,

@@ -257,46 +257,54 @@ fn reason(bytes: &[u8]) -> Result<String, WireError> {
     Ok(s.to_owned())
 }
 
-/// Appends fields.
+/// Appends big-endian fields: the encoding of every frame, also used by applications for
+/// the parameters of their proposals.
 #[derive(Default)]
-pub(crate) struct Writer(Vec<u8>);
+pub struct Writer(Vec<u8>);
 
 impl Writer {
-    pub(crate) fn u8(&mut self, v: u8) {
+    /// One byte.
+    pub fn u8(&mut self, v: u8) {
         self.0.push(v);
     }
-    pub(crate) fn u16(&mut self, v: u16) {
+    /// A big-endian u16.
+    pub fn u16(&mut self, v: u16) {
         self.0.extend_from_slice(&v.to_be_bytes());
     }
-    pub(crate) fn u64(&mut self, v: u64) {
+    /// A big-endian u64.
+    pub fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_be_bytes());
     }
-    pub(crate) fn bytes32(&mut self, v: &[u8; 32]) {
+    /// 32 bytes.
+    pub fn bytes32(&mut self, v: &[u8; 32]) {
         self.0.extend_from_slice(v);
     }
-    pub(crate) fn raw(&mut self, v: &[u8]) {
+    /// Bytes, no length.
+    pub fn raw(&mut self, v: &[u8]) {
         self.0.extend_from_slice(v);
     }
     /// A byte string of at most 255 bytes, length first. Callers pass peer ids (≤ 42 bytes).
-    pub(crate) fn short(&mut self, v: &[u8]) {
+    pub fn short(&mut self, v: &[u8]) {
         self.u8(v.len() as u8);
         self.raw(v);
     }
     /// A byte string of at most 2^32 - 1 bytes, length first (frames are far smaller).
-    pub(crate) fn long(&mut self, v: &[u8]) {
+    pub fn long(&mut self, v: &[u8]) {
         self.0.extend_from_slice(&(v.len() as u32).to_be_bytes());
         self.raw(v);
     }
-    pub(crate) fn finish(self) -> Vec<u8> {
+    /// The bytes written.
+    pub fn finish(self) -> Vec<u8> {
         self.0
     }
 }
 
-/// Reads fields, failing on short input.
-pub(crate) struct Reader<'a>(&'a [u8]);
+/// Reads the fields a [`Writer`] appends, failing on short input.
+pub struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
-    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+    /// A reader of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
         Self(bytes)
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
@@ -307,41 +315,50 @@ impl<'a> Reader<'a> {
         self.0 = tail;
         Ok(head)
     }
-    pub(crate) fn u8(&mut self) -> Result<u8, WireError> {
+    /// One byte.
+    pub fn u8(&mut self) -> Result<u8, WireError> {
         Ok(self.take(1)?[0])
     }
-    pub(crate) fn u16(&mut self) -> Result<u16, WireError> {
+    /// A big-endian u16.
+    pub fn u16(&mut self) -> Result<u16, WireError> {
         let b = self.take(2)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
-    pub(crate) fn u64(&mut self) -> Result<u64, WireError> {
+    /// A big-endian u64.
+    pub fn u64(&mut self) -> Result<u64, WireError> {
         let mut a = [0u8; 8];
         a.copy_from_slice(self.take(8)?);
         Ok(u64::from_be_bytes(a))
     }
-    pub(crate) fn bytes32(&mut self) -> Result<[u8; 32], WireError> {
+    /// 32 bytes.
+    pub fn bytes32(&mut self) -> Result<[u8; 32], WireError> {
         let mut a = [0u8; 32];
         a.copy_from_slice(self.take(32)?);
         Ok(a)
     }
-    pub(crate) fn signature(&mut self) -> Result<Signature, WireError> {
+    /// A 64-byte signature.
+    pub fn signature(&mut self) -> Result<Signature, WireError> {
         let mut a = [0u8; SIGNATURE_LEN];
         a.copy_from_slice(self.take(SIGNATURE_LEN)?);
         Ok(a)
     }
-    pub(crate) fn short(&mut self) -> Result<&'a [u8], WireError> {
+    /// A byte string of at most 255 bytes, length first.
+    pub fn short(&mut self) -> Result<&'a [u8], WireError> {
         let n = usize::from(self.u8()?);
         self.take(n)
     }
-    pub(crate) fn long(&mut self) -> Result<&'a [u8], WireError> {
+    /// A byte string, u32 length first.
+    pub fn long(&mut self) -> Result<&'a [u8], WireError> {
         let b = self.take(4)?;
         let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
         self.take(n)
     }
-    pub(crate) fn rest(&mut self) -> &'a [u8] {
+    /// Everything left.
+    pub fn rest(&mut self) -> &'a [u8] {
         std::mem::take(&mut self.0)
     }
-    pub(crate) fn end(&self) -> Result<(), WireError> {
+    /// Nothing is left.
+    pub fn end(&self) -> Result<(), WireError> {
         if self.0.is_empty() {
             Ok(())
         } else {

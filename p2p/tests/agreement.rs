@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 use common::{ask, message, node, quick_limits, start_of, Party, RawPeer};
 use tessera_core::protocol::Kind;
 use tessera_p2p::{
-    jobs::identities, sign_acceptance, Draft, Multiaddr, Node, PeerId, Proposal, Request, Response,
+    identities, sign_acceptance, Draft, Multiaddr, Node, PeerId, Proposal, Request, Response,
     Session, Signature, Stamp,
 };
 use tokio::sync::mpsc;

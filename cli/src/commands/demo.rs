@@ -10,14 +10,11 @@
 
 use std::{sync::Arc, time::Instant};
 
+use crate::device::jobs::{identities, Device, Served};
 use rand_core::{Rng, UnwrapErr};
 use serde_json::json;
 use tessera_core::{Ciphersuite, Ed25519, Secp256k1, Suite, Taproot};
-use tessera_p2p::{
-    accept_all,
-    jobs::{identities, Device, Served},
-    NodeConfig, PeerId,
-};
+use tessera_p2p::{accept_all, NodeConfig, PeerId};
 use tessera_reshare::Committed;
 
 use crate::output::{Output, FAILED, OK, USAGE};

@@ -3,7 +3,7 @@
 //! string to hand to the other devices.
 
 use serde_json::json;
-use tessera_p2p::{jobs::identities, Multiaddr};
+use tessera_p2p::{identities, Multiaddr};
 
 use super::{Context, Failure};
 use crate::{

@@ -2,8 +2,8 @@
 //! only (design §5): nothing is decrypted and no passphrase is asked. An address is shown only
 //! for an active key (design §3.1 step 4).
 
+use crate::device::jobs::peer_of;
 use serde_json::{json, Value};
-use tessera_p2p::jobs::peer_of;
 
 use super::{Context, Failure};
 use crate::{

@@ -37,7 +37,7 @@ pub enum Command {
 pub fn own_peer_id(home: &Home) -> Result<tessera_p2p::PeerId, Failure> {
     IdentityKey::from_bytes(home.config().identity)
         .ok()
-        .and_then(|k| tessera_p2p::jobs::peer_of(&k))
+        .and_then(|k| crate::device::jobs::peer_of(&k))
         .ok_or_else(|| {
             crate::device::StoreError::corrupt(&home.path("home.json"), "invalid identity").into()
         })

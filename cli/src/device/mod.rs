@@ -8,6 +8,7 @@ pub mod control;
 pub mod error;
 pub mod files;
 pub mod home;
+pub mod jobs;
 pub mod keyring;
 pub mod keystore;
 pub mod node;

@@ -17,9 +17,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tessera_core::{Ciphersuite, Ed25519, Ed25519Identity, IdentityKey, Secp256k1, Suite, Taproot};
 use tessera_p2p::{
-    jobs::{identities, identity_of, peer_of, suite_of, summarize, Device, JobError, Served},
-    FileSeen, Kind, Limits, Multiaddr, Node, NodeConfig, PeerId, Policy, Proposal, ProposeError,
-    Session,
+    identities, identity_of, peer_of, FileSeen, Kind, Limits, Multiaddr, Node, NodeConfig, PeerId,
+    Policy, Proposal, ProposeError, Session,
 };
 use tessera_reshare::KeyRecord;
 
@@ -27,6 +26,7 @@ use crate::device::{
     approval::{now_secs, Approvals, Member, Request, Rules, AWAITING},
     audit::{self, Decision, Record},
     error::StoreError,
+    jobs::{suite_of, summarize, Device, JobError, Served},
     peers::Peers,
     store::DiskStore,
     Home, Keystore, Stored,

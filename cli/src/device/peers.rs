@@ -85,7 +85,7 @@ impl FromStr for Contact {
         let peer_id: PeerId = peer
             .parse()
             .map_err(|_| PeerError::Contact("the PeerId does not parse"))?;
-        if tessera_p2p::jobs::identity_of(&peer_id).is_none() {
+        if crate::device::jobs::identity_of(&peer_id).is_none() {
             return Err(PeerError::Contact("the PeerId is not an Ed25519 key"));
         }
         let addresses = addresses
@@ -220,7 +220,7 @@ mod tests {
 
     #[test]
     fn contacts_round_trip_and_bad_ones_are_refused() {
-        let (keypair, _) = tessera_p2p::jobs::identities(&[4; 32]).unwrap();
+        let (keypair, _) = crate::device::jobs::identities(&[4; 32]).unwrap();
         let contact = Contact {
             name: "phone".into(),
             peer_id: keypair.public().to_peer_id(),

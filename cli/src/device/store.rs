@@ -8,9 +8,9 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use crate::device::jobs::ShareStore;
 use tessera_core::{Ciphersuite, SessionId};
 use tessera_keygen::{KeyShare, PendingKeyShare};
-use tessera_p2p::jobs::ShareStore;
 
 use crate::device::{keyring::DataKey, Keystore};
 

@@ -1,6 +1,6 @@
-//! Keygen, signing and resharing over the mesh (feature `jobs`): how a device proposes each
+//! Keygen, signing and resharing over the mesh (design §4, §6): how a device proposes each
 //! session, what it puts in the proposal's parameters, and how every member builds its party
-//! from an accepted proposal and runs it with the one [`run`](crate::run) driver.
+//! from an accepted proposal and runs it with the one [`run`](tessera_p2p::run) driver.
 //!
 //! A device's PeerId and its protocol identity key are the same Ed25519 key, so the roster of
 //! a proposal (PeerIds) is the protocol's roster (identity keys), in the same order.
@@ -17,7 +17,7 @@
 //! ([`Device::abandon_reshare`]). Keeping them on disk is the keystore's job (the CLI); this
 //! module keeps them in memory.
 //!
-//! A member serves whatever its node's [`Policy`](crate::Policy) accepted: the policy is where
+//! A member serves whatever its node's [`Policy`](tessera_p2p::Policy) accepted: the policy is where
 //! a device approves a session (design §6).
 
 use std::{
@@ -25,7 +25,6 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use libp2p::{identity::Keypair, PeerId};
 use rand_core::UnwrapErr;
 use tessera_core::{
     Ciphersuite, Ed25519Identity, Identifier, IdentityKey, IdentitySigner, Protocol, SessionId,
@@ -39,10 +38,10 @@ use tessera_keygen::{
 use tessera_reshare::{Committed, Dealer, KeyRecord, ReshareParams, ReshareParty, Transition};
 use tessera_sign::{SignOutput, SignParty, SigningRequest};
 
-use crate::{
-    proposal::Draft,
-    wire::{Reader, Writer},
-    Kind, Node, NodeConfig, NodeError, ProposeError, RunError, Session,
+pub use tessera_p2p::{identities, identity_of, peer_of};
+use tessera_p2p::{
+    Draft, Kind, Node, NodeConfig, NodeError, PeerId, ProposeError, Reader, RunError, Session,
+    Writer,
 };
 
 /// Why a job failed, in one line, with the peers to blame.
@@ -205,23 +204,6 @@ pub fn summarize(draft: &Draft) -> Summary {
         Kind::Certify => {}
     }
     summary
-}
-
-/// The identity key behind a PeerId (an Ed25519 one).
-pub fn identity_of(peer: &PeerId) -> Option<IdentityKey> {
-    IdentityKey::from_peer_id_bytes(&peer.to_bytes()).ok()
-}
-
-/// The PeerId of an identity key.
-pub fn peer_of(key: &IdentityKey) -> Option<PeerId> {
-    PeerId::from_bytes(&key.peer_id_bytes()).ok()
-}
-
-/// A libp2p keypair and a protocol identity from one Ed25519 seed.
-pub fn identities(seed: &[u8; 32]) -> Result<(Keypair, Ed25519Identity), NodeError> {
-    let keypair = Keypair::ed25519_from_bytes(*seed)
-        .map_err(|e| NodeError::Transport(format!("identity: {e}")))?;
-    Ok((keypair, Ed25519Identity::from_seed(seed)))
 }
 
 fn rng() -> UnwrapErr<getrandom::SysRng> {
@@ -961,7 +943,7 @@ impl<P: Protocol> Protocol for Watched<P> {
 
 /// Runs one protocol of a session, mapping its error for the job.
 async fn drive<P: Protocol>(party: P, session: &mut Session) -> Result<P::Output, JobError> {
-    match crate::run(party, session).await {
+    match tessera_p2p::run(party, session).await {
         Ok(o) => Ok(o),
         Err(e) => Err(run_error(e, session)),
     }

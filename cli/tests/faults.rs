@@ -7,11 +7,9 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use common::*;
+use tessera_cli::device::jobs::{identities, Device, JobError, Served};
 use tessera_core::Ed25519;
-use tessera_p2p::{
-    jobs::{identities, Device, JobError, Served},
-    Decision, NodeConfig, PeerId, ProposeError,
-};
+use tessera_p2p::{Decision, NodeConfig, PeerId, ProposeError};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outsider_is_refused_and_reaches_no_protocol() {

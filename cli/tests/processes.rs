@@ -14,12 +14,9 @@ use std::{
 };
 
 use common::standard_verify;
+use tessera_cli::device::jobs::{identities, Device, Served};
 use tessera_core::{Ciphersuite, Ed25519, Suite};
-use tessera_p2p::{
-    accept_all,
-    jobs::{identities, Device, Served},
-    Multiaddr, NodeConfig, PeerId,
-};
+use tessera_p2p::{accept_all, Multiaddr, NodeConfig, PeerId};
 
 const N: usize = 3;
 

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
+use tessera_cli::device::jobs::Served;
 use tessera_core::{Ciphersuite, Ed25519, Secp256k1, Taproot};
-use tessera_p2p::jobs::Served;
 use tessera_reshare::Committed;
 
 async fn story<C: Ciphersuite>()

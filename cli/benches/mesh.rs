@@ -18,12 +18,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+use tessera_cli::device::jobs::{identities, Device};
 use tessera_core::{Ciphersuite, Ed25519, Taproot};
-use tessera_p2p::{
-    accept_all,
-    jobs::{identities, Device},
-    Limits, NodeConfig, PeerId,
-};
+use tessera_p2p::{accept_all, Limits, NodeConfig, PeerId};
 
 /// Devices and their serve loops; dropping it stops them all.
 struct Mesh<C: Ciphersuite> {

@@ -10,9 +10,9 @@ use std::sync::{
 };
 
 use common::*;
+use tessera_cli::device::jobs::{JobError, ShareStore};
 use tessera_core::{Ed25519, SessionId};
 use tessera_keygen::PendingKeyShare;
-use tessera_p2p::jobs::{JobError, ShareStore};
 
 /// A store that refuses every share, counting what it was asked to keep.
 #[derive(Default)]
