@@ -222,29 +222,67 @@ fn demo_runs_every_suite_over_the_mesh() {
 
 #[test]
 fn demo_json_reports_every_step() {
-    let (code, out, err) = tessera(&[
-        "--json",
-        "demo",
-        "--suite",
-        "taproot",
-        "--parties",
-        "3",
-        "--threshold",
-        "3",
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
-    let steps: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(steps.len(), 8, "{out}");
-    assert!(steps
-        .iter()
-        .all(|s| s["ok"] == true && s["suite"] == "taproot"));
-    // 3-of-3 cannot raise the threshold: the reshare lowers it to 2-of-3.
-    let reshare = steps.iter().find(|s| s["step"] == "reshare").unwrap();
-    assert!(
-        reshare["detail"].as_str().unwrap().contains("2-of-3"),
-        "{reshare}"
-    );
+    for suite in ["ed25519", "secp256k1", "taproot"] {
+        let (code, out, err) = tessera(&[
+            "--json",
+            "demo",
+            "--suite",
+            suite,
+            "--parties",
+            "3",
+            "--threshold",
+            "2",
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        let steps: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(steps.len(), 8, "{out}");
+        for s in &steps {
+            assert_eq!(
+                (&s["ok"], &s["suite"]),
+                (&true.into(), &suite.into()),
+                "{s}"
+            );
+            assert!(s["ms"].is_number() && s["step"].is_string(), "{s}");
+        }
+        let keygen = steps.iter().find(|s| s["step"] == "keygen").unwrap();
+        assert!(keygen["group_key"]
+            .as_str()
+            .is_some_and(|k| hex::decode(k).is_ok()));
+        // Each signature, checked here from the structured fields alone.
+        for name in ["sign", "verify", "sign-e1", "verify-e1"] {
+            let s = steps.iter().find(|s| s["step"] == name).unwrap();
+            let field = |f: &str| hex::decode(s[f].as_str().unwrap_or_default()).unwrap();
+            let (message, signature, key) =
+                (field("message"), field("signature"), field("verifying_key"));
+            let valid = match suite {
+                "ed25519" => {
+                    ed25519_dalek::VerifyingKey::from_bytes(&key.clone().try_into().unwrap())
+                        .unwrap()
+                        .verify_strict(
+                            &message,
+                            &ed25519_dalek::Signature::from_slice(&signature).unwrap(),
+                        )
+                        .is_ok()
+                }
+                "taproot" => k256::schnorr::VerifyingKey::from_slice(&key)
+                    .unwrap()
+                    .verify_raw(
+                        &message,
+                        &k256::schnorr::Signature::try_from(signature.as_slice()).unwrap(),
+                    )
+                    .is_ok(),
+                _ => tessera_sign::verify_bytes(
+                    tessera_core::Suite::Secp256k1,
+                    &key,
+                    &message,
+                    &signature,
+                )
+                .is_ok(),
+            };
+            assert!(valid, "{suite} {name}: {s}");
+        }
+    }
 }

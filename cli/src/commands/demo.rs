@@ -12,7 +12,7 @@ use std::{sync::Arc, time::Instant};
 
 use crate::device::jobs::{identities, Device, Served};
 use rand_core::{Rng, UnwrapErr};
-use serde_json::json;
+use serde_json::{json, Value};
 use tessera_core::{Ciphersuite, Ed25519, Secp256k1, Suite, Taproot};
 use tessera_p2p::{accept_all, NodeConfig, PeerId};
 use tessera_reshare::Committed;
@@ -35,8 +35,17 @@ pub struct Args {
 
 type Rng64 = UnwrapErr<getrandom::SysRng>;
 
-/// Prints one step as soon as it is done (progress while the nodes work).
-fn report(out: &Output, suite: Suite, name: &str, ok: bool, detail: &str, started: Instant) {
+/// Prints one step as soon as it is done (progress while the nodes work). With `--json`, the
+/// step's structured `fields` (hex values) join `suite`, `step`, `ok`, `ms` and `detail`.
+fn report(
+    out: &Output,
+    suite: Suite,
+    name: &str,
+    ok: bool,
+    detail: &str,
+    started: Instant,
+    fields: Value,
+) {
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     out.line(
         || {
@@ -49,7 +58,13 @@ fn report(out: &Output, suite: Suite, name: &str, ok: bool, detail: &str, starte
                 detail
             )
         },
-        || json!({ "suite": suite.name(), "step": name, "ok": ok, "ms": millis, "detail": detail }),
+        || {
+            let mut v = json!({ "suite": suite.name(), "step": name, "ok": ok, "ms": millis, "detail": detail });
+            if let (Some(v), Value::Object(extra)) = (v.as_object_mut(), fields) {
+                v.extend(extra);
+            }
+            v
+        },
     );
 }
 
@@ -143,8 +158,8 @@ async fn served<C: Ciphersuite>(
 /// The story for one suite; true if every step passed.
 async fn story<C: Ciphersuite>(t: u16, n: u16, out: &Output) -> bool {
     let mut all_ok = true;
-    let mut step = |name, ok: bool, detail: String, started: Instant| {
-        report(out, C::SUITE, name, ok, &detail, started);
+    let mut step = |name, ok: bool, detail: String, started: Instant, fields: Value| {
+        report(out, C::SUITE, name, ok, &detail, started, fields);
         all_ok &= ok;
         ok
     };
@@ -166,7 +181,7 @@ async fn story<C: Ciphersuite>(t: u16, n: u16, out: &Output) -> bool {
         match device {
             Ok(d) => devices.push(Arc::new(d)),
             Err(e) => {
-                step("nodes", false, e.to_string(), started);
+                step("nodes", false, e.to_string(), started, json!({}));
                 return false;
             }
         }
@@ -199,6 +214,7 @@ async fn story<C: Ciphersuite>(t: u16, n: u16, out: &Output) -> bool {
             n + 1
         ),
         started,
+        json!({}),
     );
 
     // Keygen, initiated by node 0.
@@ -207,7 +223,7 @@ async fn story<C: Ciphersuite>(t: u16, n: u16, out: &Output) -> bool {
     let share = match devices[0].keygen(committee, t).await {
         Ok(s) => s,
         Err(e) => {
-            step("keygen", false, e.to_string(), started);
+            step("keygen", false, e.to_string(), started, json!({}));
             return false;
         }
     };
@@ -218,19 +234,23 @@ async fn story<C: Ciphersuite>(t: u16, n: u16, out: &Output) -> bool {
             matches!(s, Served::Keygen(k) if k.key_package().public().group_key() == &group_key)
         })
     });
+    let group_key_hex = hex::encode(
+        C::serialize_point(&group_key)
+            .map(|b| b.as_ref().to_vec())
+            .unwrap_or_default(),
+    );
     let detail = match &others {
         Err(e) => e.clone(),
         Ok(_) if !same => "the nodes ended with different keys".into(),
-        Ok(_) => format!(
-            "{t}-of-{n} DKG certified by all {n}, group key {}",
-            hex::encode(
-                C::serialize_point(&group_key)
-                    .map(|b| b.as_ref().to_vec())
-                    .unwrap_or_default()
-            )
-        ),
+        Ok(_) => format!("{t}-of-{n} DKG certified by all {n}, group key {group_key_hex}"),
     };
-    if !step("keygen", same, detail, started) {
+    if !step(
+        "keygen",
+        same,
+        detail,
+        started,
+        json!({ "group_key": group_key_hex }),
+    ) {
         return false;
     }
 
@@ -278,7 +298,7 @@ async fn story<C: Ciphersuite>(t: u16, n: u16, out: &Output) -> bool {
             n + 1
         ),
     };
-    if !step("reshare", ok, detail, started) {
+    if !step("reshare", ok, detail, started, json!({})) {
         return false;
     }
 
@@ -291,6 +311,7 @@ async fn story<C: Ciphersuite>(t: u16, n: u16, out: &Output) -> bool {
                 false,
                 "the new node holds no share".into(),
                 Instant::now(),
+                json!({}),
             );
             return false;
         }
@@ -316,6 +337,7 @@ async fn story<C: Ciphersuite>(t: u16, n: u16, out: &Output) -> bool {
         key == key2,
         "both signatures verify under one public key".into(),
         Instant::now(),
+        json!({ "verifying_key": hex::encode(&key2) }),
     );
     all_ok
 }
@@ -324,7 +346,7 @@ async fn story<C: Ciphersuite>(t: u16, n: u16, out: &Output) -> bool {
 /// returns the key it verifies under.
 #[allow(clippy::too_many_arguments)]
 async fn sign_and_verify<C: Ciphersuite>(
-    step: &mut impl FnMut(&'static str, bool, String, Instant) -> bool,
+    step: &mut impl FnMut(&'static str, bool, String, Instant, Value) -> bool,
     initiator: &Device<C>,
     key_id: &[u8; 32],
     signers: Vec<PeerId>,
@@ -338,7 +360,7 @@ async fn sign_and_verify<C: Ciphersuite>(
     let out = match initiator.sign(key_id, signers, message).await {
         Ok(o) => o,
         Err(e) => {
-            step(sign_name, false, e.to_string(), started);
+            step(sign_name, false, e.to_string(), started, json!({}));
             return None;
         }
     };
@@ -350,7 +372,12 @@ async fn sign_and_verify<C: Ciphersuite>(
         Err(e) => e.clone(),
         Ok(_) => format!("{k} signers: {}", hex::encode(&signature)),
     };
-    if !step(sign_name, ok, detail, started) {
+    let fields = json!({
+        "message": hex::encode(message),
+        "signature": hex::encode(&signature),
+        "verifying_key": hex::encode(&key),
+    });
+    if !step(sign_name, ok, detail, started, fields.clone()) {
         return None;
     }
     let started = Instant::now();
@@ -360,6 +387,7 @@ async fn sign_and_verify<C: Ciphersuite>(
         ok,
         format!("{verifier}, key {}", hex::encode(&key)),
         started,
+        fields,
     );
     ok.then_some(key)
 }
