@@ -1,0 +1,248 @@
+//! The CLI as a user times it (issue 12; numbers in BENCHMARKS.md):
+//!
+//! 1. `tessera sign` as a new process each time, through the control socket of a running
+//!    `tessera node`, 2-of-3 on loopback, the co-signer's policy approving the key: wall time
+//!    p50 and p99 over 100 runs, process start included.
+//! 2. `tessera node` start with 1,000 keys in the home, keyring at the Argon2id floor (256 MiB,
+//!    3 passes): wall time until it prints `ready`.
+//!
+//! `cargo bench -p tessera-cli --bench cli` (add `-- sign` or `-- start` for one of them).
+
+use std::{
+    fs,
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+use tessera_cli::device::{keyring, Home, Keystore};
+use tessera_core::{Ed25519, Ed25519Identity, IdentitySigner, SecretScalar};
+use tessera_keygen::{dealer, Certificate, PendingKeyShare, CONFIRM_PURPOSE};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+const PASS: &str = "bench passphrase";
+
+fn tessera(home: &Path, insecure: bool) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--home")
+        .arg(home)
+        .env("TESSERA_PASSPHRASE", PASS)
+        .env_remove("TESSERA_HOME")
+        .stdin(Stdio::null());
+    if insecure {
+        c.env("TESSERA_INSECURE_TEST_KDF", "1");
+    } else {
+        c.env_remove("TESSERA_INSECURE_TEST_KDF");
+    }
+    c
+}
+
+fn json(home: &Path, args: &[&str]) -> serde_json::Value {
+    let out = tessera(home, true)
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().unwrap_or_default()).unwrap()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `tessera node`, killed when dropped; started returns once it printed `ready`.
+struct Node(Child);
+
+impl Node {
+    fn start(home: &Path, insecure: bool) -> (Self, Duration) {
+        let started = Instant::now();
+        let mut child = tessera(home, insecure)
+            .args(["node", "--auto-approve", "keygen", "--allow-blind-signing"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        assert!(
+            lines.any(|l| l.is_ok_and(|l| l == "ready")),
+            "the node started"
+        );
+        let took = started.elapsed();
+        std::thread::spawn(move || lines.for_each(drop));
+        (Node(child), took)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tessera-bench-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn bench_sign() {
+    let dir = scratch("sign");
+    let names = ["a", "b", "c"];
+    for n in names {
+        let listen = format!("/ip4/127.0.0.1/tcp/{}", free_port());
+        json(&dir.join(n), &["init", "--name", n, "--listen", &listen]);
+    }
+    for x in names {
+        for y in names.iter().filter(|y| **y != x) {
+            let me = json(&dir.join(y), &["peers", "list"])["me"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            json(&dir.join(x), &["peers", "add", &me]);
+        }
+    }
+    let (b, _) = Node::start(&dir.join("b"), true);
+    let (c, _) = Node::start(&dir.join("c"), true);
+    json(
+        &dir.join("a"),
+        &[
+            "keygen",
+            "--name",
+            "vault",
+            "--suite",
+            "ed25519",
+            "--threshold",
+            "2",
+            "--with",
+            "b",
+            "c",
+        ],
+    );
+    // b's policy approves signing with the key; restart b to read it.
+    drop(b);
+    fs::write(
+        dir.join("b/policy.json"),
+        r#"{"sign": {"keys": ["vault"]}}"#,
+    )
+    .unwrap();
+    let (_b, _) = Node::start(&dir.join("b"), true);
+    let (_a, _) = Node::start(&dir.join("a"), true);
+    let mut times = Vec::new();
+    for i in 0..100u32 {
+        let message = hex::encode(format!("payment {i}"));
+        let started = Instant::now();
+        let out = tessera(&dir.join("a"), true)
+            .args([
+                "sign",
+                "--key",
+                "vault",
+                "--message",
+                &message,
+                "--signers",
+                "b",
+            ])
+            .output()
+            .unwrap();
+        times.push(started.elapsed());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    times.sort();
+    println!(
+        "tessera sign via the control socket, 2-of-3 ed25519, 100 runs: p50 {:.1} ms, p99 {:.1} ms",
+        percentile(&times, 0.5).as_secs_f64() * 1e3,
+        percentile(&times, 0.99).as_secs_f64() * 1e3
+    );
+    drop(c);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+fn bench_start() {
+    let dir = scratch("start");
+    let home_dir = dir.join("home");
+    // At the floor: no insecure setting while the home is made.
+    std::env::remove_var(keyring::INSECURE_TEST_KDF);
+    let (home, unlocked) = Home::create(
+        &home_dir,
+        "big",
+        vec!["/ip4/127.0.0.1/tcp/0".into()],
+        PASS.as_bytes(),
+    )
+    .unwrap();
+    let me = Ed25519Identity::from_seed(&unlocked.seed);
+    let others = [
+        Ed25519Identity::from_seed(&[7; 32]),
+        Ed25519Identity::from_seed(&[8; 32]),
+    ];
+    let roster = vec![me.identity(), others[0].identity(), others[1].identity()];
+    let keystore = Keystore::new(home.root());
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    for k in 0..1000 {
+        let (packages, _) =
+            dealer::split::<Ed25519>(&SecretScalar::random(&mut rng), 2, 3, &mut rng).unwrap();
+        let mine = packages.into_iter().next().unwrap();
+        let pending = PendingKeyShare::new(mine, roster.clone(), [k as u8; 32], 0, &me).unwrap();
+        let key_id = *pending.key_id();
+        let certificate = Certificate {
+            key_id,
+            signatures: [&me, &others[0], &others[1]]
+                .iter()
+                .map(|i| i.sign(CONFIRM_PURPOSE, &key_id))
+                .collect(),
+        };
+        let name = format!("key-{k}");
+        keystore
+            .save_pending(&unlocked.data_key, &name, &pending)
+            .unwrap();
+        keystore.activate(&name, 0, &certificate).unwrap();
+    }
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let (node, took) = Node::start(&home_dir, false);
+        times.push(took);
+        drop(node);
+    }
+    times.sort();
+    println!(
+        "tessera node start with 1,000 keys, Argon2id at the floor, until ready: median of 3 {:.2} s (runs {:?})",
+        times[1].as_secs_f64(),
+        times.iter().map(|t| format!("{:.2}", t.as_secs_f64())).collect::<Vec<_>>()
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+fn main() {
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wants = |name: &str| filter.is_empty() || filter.iter().any(|f| f == name);
+    if wants("sign") {
+        bench_sign();
+    }
+    if wants("start") {
+        bench_start();
+    }
+}
