@@ -312,3 +312,159 @@ fn what_goes_wrong_is_one_line_naming_who() {
     );
     drop(c);
 }
+
+/// A home's files and permission bits, to show a refusal changed nothing.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let mode = fs::metadata(&p).unwrap().permissions().mode();
+            if p.is_dir() {
+                stack.push(p.clone());
+                out.push((p, Vec::new(), mode));
+            } else {
+                out.push((p.clone(), fs::read(&p).unwrap(), mode));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_damaged_share_stops_the_node_with_one_line() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = World::new("damaged");
+    {
+        let _b = NodeProcess::start(&w.home("b"));
+        let _c = NodeProcess::start(&w.home("c"));
+        json(
+            &w.home("a"),
+            &[
+                "keygen",
+                "--name",
+                "vault",
+                "--suite",
+                "taproot",
+                "--threshold",
+                "2",
+                "--with",
+                "b",
+                "c",
+            ],
+        );
+    }
+    let a = w.home("a");
+    let share = a.join("keys/vault/epoch-0.share");
+    let good = fs::read(&share).unwrap();
+    let cases: Vec<(Box<dyn Fn()>, &str)> = vec![
+        (
+            Box::new(|| fs::write(&share, &good[..good.len() - 9]).unwrap()),
+            "authentication failed",
+        ),
+        (
+            Box::new(|| {
+                let mut bad = good.clone();
+                let last = bad.len() - 1;
+                bad[last] ^= 1;
+                fs::write(&share, bad).unwrap()
+            }),
+            "authentication failed",
+        ),
+        (
+            Box::new(|| {
+                let mut bad = good.clone();
+                bad[4] = 9;
+                fs::write(&share, bad).unwrap()
+            }),
+            "newer version",
+        ),
+        (
+            Box::new(|| {
+                fs::write(&share, &good).unwrap();
+                fs::set_permissions(&share, fs::Permissions::from_mode(0o644)).unwrap()
+            }),
+            "permissions 644",
+        ),
+    ];
+    for (damage, message) in cases {
+        damage();
+        let before = snapshot(&a);
+        let out = tessera(&a).args(["node"]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{message}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(message) && err.contains("epoch-0.share"),
+            "{message}: {err}"
+        );
+        assert_eq!(snapshot(&a), before, "{message}: the home changed");
+    }
+    fs::set_permissions(&share, fs::Permissions::from_mode(0o600)).unwrap();
+    // Whole again, the node starts.
+    drop(NodeProcess::start(&a));
+}
+
+#[test]
+fn a_person_approves_at_the_nodes_terminal() {
+    use std::io::Write;
+    let w = World::new("prompt");
+    let _c = NodeProcess::start(&w.home("c"));
+    let mut b = tessera(&w.home("b"))
+        .args(["node", "--allow-blind-signing"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = b.stdin.take().unwrap();
+    let mut lines = BufReader::new(b.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l == "ready")));
+    let a = w.home("a");
+    let keygen = std::thread::spawn(move || {
+        run(
+            &a,
+            &[
+                "--json",
+                "keygen",
+                "--name",
+                "vault",
+                "--suite",
+                "ed25519",
+                "--threshold",
+                "2",
+                "--with",
+                "b",
+                "c",
+            ],
+        )
+    });
+    // b shows the keygen request (no automatic keygen here) and takes `y ID` at its terminal.
+    let shown = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("approval "))
+        .expect("the request is shown");
+    assert!(
+        shown.contains("keygen of key vault") && shown.contains("threshold 2"),
+        "{shown}"
+    );
+    let id = shown
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string();
+    writeln!(input, "y {id}").unwrap();
+    let (code, _, err) = keygen.join().unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        json(&w.home("b"), &["keys", "show", "vault"])["state"],
+        "active"
+    );
+    let _ = b.kill();
+    let _ = b.wait();
+}
