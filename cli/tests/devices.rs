@@ -5,6 +5,10 @@
 //! Also what goes wrong: a second node on a home, a taken key name, a refused proposal, a
 //! device that is down.
 
+mod common;
+
+use common::snapshot;
+
 use std::{
     fs,
     io::{BufRead, BufReader},
@@ -313,27 +317,6 @@ fn what_goes_wrong_is_one_line_naming_who() {
     drop(c);
 }
 
-/// A home's files and permission bits, to show a refusal changed nothing.
-fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, u32)> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            let mode = fs::metadata(&p).unwrap().permissions().mode();
-            if p.is_dir() {
-                stack.push(p.clone());
-                out.push((p, Vec::new(), mode));
-            } else {
-                out.push((p.clone(), fs::read(&p).unwrap(), mode));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn a_damaged_share_stops_the_node_with_one_line() {
     use std::os::unix::fs::PermissionsExt;
@@ -360,7 +343,8 @@ fn a_damaged_share_stops_the_node_with_one_line() {
     let a = w.home("a");
     let share = a.join("keys/vault/epoch-0.share");
     let good = fs::read(&share).unwrap();
-    let cases: Vec<(Box<dyn Fn()>, &str)> = vec![
+    type Damage<'a> = Box<dyn Fn() + 'a>;
+    let cases: Vec<(Damage, &str)> = vec![
         (
             Box::new(|| fs::write(&share, &good[..good.len() - 9]).unwrap()),
             "authentication failed",

@@ -2,8 +2,11 @@
 //! §5, §6): `init`, `peers`, `keys`, `passphrase change`; and every bad input gets one clear
 //! line, its documented exit code, and leaves the home exactly as it was.
 
+mod common;
+
+use common::snapshot;
+
 use std::{
-    collections::BTreeMap,
     fs,
     os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
@@ -64,25 +67,6 @@ fn init(home: &Path, name: &str, port: u16) -> String {
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     v["contact"].as_str().unwrap().to_string()
-}
-
-/// Every file of a home with its bytes and permission bits.
-fn snapshot(home: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![home.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            let mode = fs::metadata(&p).unwrap().permissions().mode();
-            if p.is_dir() {
-                out.insert(p.clone(), (Vec::new(), mode));
-                stack.push(p);
-            } else {
-                out.insert(p.clone(), (fs::read(&p).unwrap(), mode));
-            }
-        }
-    }
-    out
 }
 
 /// Runs a command that must fail with `code` and a one-line error containing `message`,

@@ -152,3 +152,27 @@ pub fn dkg_then_quit<C: Ciphersuite>(
         drop(session);
     })
 }
+
+/// Every file and folder under `dir` with its bytes and permission bits: what a refused
+/// command must leave exactly as it was.
+pub fn snapshot(
+    dir: &std::path::Path,
+) -> std::collections::BTreeMap<std::path::PathBuf, (Vec<u8>, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+            let bytes = if p.is_dir() {
+                stack.push(p.clone());
+                Vec::new()
+            } else {
+                std::fs::read(&p).unwrap()
+            };
+            out.insert(p, (bytes, mode));
+        }
+    }
+    out
+}
