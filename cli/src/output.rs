@@ -4,6 +4,8 @@
 pub struct Output {
     /// JSON mode.
     pub json: bool,
+    /// No progress lines.
+    pub quiet: bool,
 }
 
 /// Exit code: success.

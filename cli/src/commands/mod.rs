@@ -53,6 +53,12 @@ pub struct Cli {
     /// prompt). Never give it as an argument.
     #[arg(long, global = true, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+    /// More log lines on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// No progress lines while waiting for peers.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -107,7 +113,11 @@ pub enum Command {
 /// Runs the command line; returns the exit code.
 pub fn main() -> u8 {
     let cli = Cli::parse();
-    let out = Output { json: cli.json };
+    logging(cli.verbose);
+    let out = Output {
+        json: cli.json,
+        quiet: cli.quiet,
+    };
     let ctx = Context {
         home: cli.home.clone(),
         passphrase_file: cli.passphrase_file.clone(),
@@ -139,6 +149,22 @@ pub fn main() -> u8 {
         Ok(()) => crate::output::OK,
         Err(e) => out.error(e.code, &e.message),
     }
+}
+
+/// Log lines on stderr: `RUST_LOG` if set, else warnings, more with each `-v`.
+fn logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// What every command that touches the home gets from the global options.
@@ -221,8 +247,11 @@ pub fn dispatch(
     request: &control::Request,
     out: &Output,
 ) -> Result<serde_json::Value, Failure> {
-    let json = out.json;
+    let (json, quiet) = (out.json, out.quiet);
     let show = move |p: &str| {
+        if quiet {
+            return;
+        }
         if json {
             eprintln!("{}", serde_json::json!({ "progress": p }));
         } else {
