@@ -845,6 +845,7 @@ impl Task {
         Session::new(
             id,
             proposal,
+            initiator,
             me,
             events_rx,
             self.commands.clone(),

@@ -8,6 +8,7 @@ use std::{
     collections::HashSet,
     fs::OpenOptions,
     io::{self, BufRead, BufReader, Write},
+    os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
 };
 
@@ -88,6 +89,7 @@ fn create_durably(path: &Path) -> io::Result<()> {
     OpenOptions::new()
         .create_new(true)
         .write(true)
+        .mode(0o600)
         .open(path)?
         .sync_all()?;
     let folder = match path.parent() {

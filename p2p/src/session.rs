@@ -65,6 +65,7 @@ pub(crate) enum Event {
 pub struct Session {
     id: SessionId,
     proposal: Arc<Proposal>,
+    initiator: PeerId,
     me: PartyIndex,
     events: mpsc::Receiver<Event>,
     commands: mpsc::UnboundedSender<Command>,
@@ -94,9 +95,11 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: SessionId,
         proposal: Arc<Proposal>,
+        initiator: PeerId,
         me: PartyIndex,
         events: mpsc::Receiver<Event>,
         commands: mpsc::UnboundedSender<Command>,
@@ -106,6 +109,7 @@ impl Session {
         Self {
             id,
             proposal,
+            initiator,
             me,
             events,
             commands,
@@ -125,6 +129,11 @@ impl Session {
         self.claim
             .compare_exchange(UNCLAIMED, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
+    }
+
+    /// The initiator: the member whose signed start opened the session.
+    pub fn initiator(&self) -> PeerId {
+        self.initiator
     }
 
     /// The session id: every protocol of the session is built with it.

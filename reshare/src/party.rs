@@ -150,9 +150,10 @@ pub struct ReshareParty<C: Ciphersuite> {
 
 impl<C: Ciphersuite> ReshareParty<C> {
     /// An old party of S (and, if its identity is in the new roster, a new party too) with its
-    /// active share of the epoch named in `params`, taken from its `record`
-    /// ([`KeyRecord::deal`]): the session becomes the device's one transition from that
-    /// epoch. `persist` is called once, with its new share, if it is a new party.
+    /// active share of the epoch named in `params`, taken from its [`KeyRecord`], where the
+    /// session then becomes the device's one transition from that epoch (refused while
+    /// another is under way). `persist` is called once, with its new share, if it is a new
+    /// party.
     pub fn dealer(
         params: ReshareParams,
         record: &mut KeyRecord<C>,

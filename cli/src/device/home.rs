@@ -11,11 +11,12 @@
 //! | `keys/<name>/` | one key's epochs ([`crate::device::keystore`]) | per epoch |
 //! | `node.lock` | held by the running node | no |
 //!
-//! Every file is owner-only and written atomically ([`crate::device::files`]).
+//! Every file and folder is owner-only; files are replaced atomically
+//! ([`crate::device::files`]), except `audit.log` and `seen`, which are appended and synced.
 
 use std::{
     fs::{File, OpenOptions},
-    os::unix::fs::OpenOptionsExt,
+    os::unix::fs::{OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
 };
 
@@ -94,6 +95,9 @@ impl Home {
             });
         }
         files::create_dir(root)?;
+        // Owner-only even if the folder existed: the control socket and the keys live here.
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(files::DIR_MODE))
+            .map_err(|e| StoreError::io(root, e))?;
         files::create_dir(&root.join("keys"))?;
         let data_key = keyring::create(&root.join("keyring.json"), passphrase)?;
         let seed = Zeroizing::new(keyring::random::<32>()?);

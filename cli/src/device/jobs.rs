@@ -378,7 +378,10 @@ impl<C: Ciphersuite> Device<C> {
             .map_err(|e| JobError::Key(e.to_string()))?;
         match committed {
             Committed::Retired => {
-                self.forget(record);
+                // A share staged for another reshare of that epoch stays for the user.
+                if r.pending().is_none() {
+                    self.forget(record);
+                }
                 if let Some((key_id, epoch)) = old {
                     self.shares
                         .retired(&key_id, epoch)

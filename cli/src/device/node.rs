@@ -136,6 +136,7 @@ impl Runtime {
                 names.clone(),
                 me,
                 home.clone(),
+                refusals(home.clone()),
             ),
         );
         config.listen = if options.listen.is_empty() {
@@ -316,6 +317,7 @@ impl Runtime {
     /// Serves one session and logs it.
     async fn serve_one(&self, session: Session) -> Result<Value, NodeFailure> {
         let proposal = session.proposal().clone();
+        let initiator = session.initiator();
         let Some(suite) = suite_of(&session) else {
             return Err(NodeFailure::Usage("a session of an unknown suite".into()));
         };
@@ -323,11 +325,16 @@ impl Runtime {
             .serve(session)
             .await
             .map(|s| served::<C>(&s)));
-        self.log_session(&proposal, &result);
+        self.log_session(&proposal, initiator, &result);
         result.map_err(NodeFailure::from)
     }
 
-    fn log_session(&self, proposal: &Proposal, result: &Result<Value, JobError>) {
+    fn log_session(
+        &self,
+        proposal: &Proposal,
+        initiator: PeerId,
+        result: &Result<Value, JobError>,
+    ) {
         let summary = summarize(&proposal.draft);
         let culprits = match result {
             Err(JobError::Run { blamed, .. }) => blamed.iter().map(PeerId::to_string).collect(),
@@ -345,12 +352,7 @@ impl Runtime {
                 protocol: kind_name(proposal.draft.kind).into(),
                 key: key.or(summary.name),
                 epoch: proposal.draft.epoch,
-                initiator: proposal
-                    .draft
-                    .roster
-                    .first()
-                    .map(PeerId::to_string)
-                    .unwrap_or_default(),
+                initiator: initiator.to_string(),
                 members: proposal
                     .draft
                     .roster
@@ -580,12 +582,26 @@ fn kind_name(kind: Kind) -> &'static str {
 }
 
 /// The node's policy: the approvals, with requests described by local names.
+/// The log of proposals the rules refused: the policy runs on the node's event loop, so it
+/// hands each record to a thread that appends it (at most 256 waiting; a flood beyond that
+/// is not logged record by record).
+fn refusals(home: Home) -> std::sync::mpsc::SyncSender<Record> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Record>(256);
+    std::thread::spawn(move || {
+        for record in rx {
+            let _ = audit::append(home.root(), record);
+        }
+    });
+    tx
+}
+
 fn policy(
     approvals: Arc<Mutex<Approvals>>,
     peers: Arc<Mutex<Peers>>,
     names: Arc<Mutex<HashMap<[u8; 32], String>>>,
     me: PeerId,
     home: Home,
+    log: std::sync::mpsc::SyncSender<Record>,
 ) -> Policy {
     Arc::new(move |initiator: &PeerId, proposal: &Proposal| {
         let describe = |id: String| {
@@ -606,12 +622,18 @@ fn policy(
                 .ok()
                 .and_then(|n| n.get(&proposal.draft.key_id).cloned())
                 .or(summary.name.clone());
-            let roster: Vec<IdentityKey> = proposal
-                .draft
-                .roster
-                .iter()
-                .filter_map(identity_of)
-                .collect();
+            // A reshare shows its new committee (what the approval is about); the others show
+            // the session's roster.
+            let roster: Vec<IdentityKey> = if summary.new_roster.is_empty() {
+                proposal
+                    .draft
+                    .roster
+                    .iter()
+                    .filter_map(identity_of)
+                    .collect()
+            } else {
+                summary.new_roster.clone()
+            };
             let fingerprint = summary
                 .threshold
                 .map(|t| tessera_keygen::roster_fingerprint(&roster, t));
@@ -621,7 +643,11 @@ fn policy(
                 key,
                 epoch: proposal.draft.epoch,
                 initiator: member(initiator),
-                committee: proposal.draft.roster.iter().map(member).collect(),
+                committee: roster
+                    .iter()
+                    .filter_map(peer_of)
+                    .map(|p| member(&p))
+                    .collect(),
                 threshold: summary.threshold,
                 fingerprint,
                 message_sha256: summary
@@ -632,9 +658,35 @@ fn policy(
                 received: now_secs(),
             }
         };
-        match approvals.lock() {
+        let decision = match approvals.lock() {
             Ok(mut a) => a.decide(proposal, describe),
             Err(_) => tessera_p2p::Decision::Refuse("approvals unavailable".into()),
+        };
+        if let tessera_p2p::Decision::Refuse(why) = &decision {
+            if why != AWAITING {
+                let summary = summarize(&proposal.draft);
+                let _ = log.try_send(Record {
+                    time: now_secs(),
+                    protocol: kind_name(proposal.draft.kind).into(),
+                    key: names
+                        .lock()
+                        .ok()
+                        .and_then(|n| n.get(&proposal.draft.key_id).cloned()),
+                    epoch: proposal.draft.epoch,
+                    initiator: initiator.to_string(),
+                    members: proposal
+                        .draft
+                        .roster
+                        .iter()
+                        .map(PeerId::to_string)
+                        .collect(),
+                    message_sha256: summary.message.map(|m| hex::encode(Sha256::digest(m))),
+                    decision: Decision::Refused,
+                    result: why.clone(),
+                    culprits: Vec::new(),
+                });
+            }
         }
+        decision
     })
 }
