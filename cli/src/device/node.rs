@@ -335,39 +335,23 @@ impl Runtime {
         initiator: PeerId,
         result: &Result<Value, JobError>,
     ) {
-        let summary = summarize(&proposal.draft);
         let culprits = match result {
             Err(JobError::Run { blamed, .. }) => blamed.iter().map(PeerId::to_string).collect(),
             _ => Vec::new(),
         };
-        let key = self
-            .names
-            .lock()
-            .ok()
-            .and_then(|n| n.get(&proposal.draft.key_id).cloned());
-        let _ = audit::append(
-            self.home.root(),
-            Record {
-                time: now_secs(),
-                protocol: kind_name(proposal.draft.kind).into(),
-                key: key.or(summary.name),
-                epoch: proposal.draft.epoch,
-                initiator: initiator.to_string(),
-                members: proposal
-                    .draft
-                    .roster
-                    .iter()
-                    .map(PeerId::to_string)
-                    .collect(),
-                message_sha256: summary.message.map(|m| hex::encode(Sha256::digest(m))),
-                decision: Decision::Approved,
-                result: match result {
-                    Ok(_) => "ok".into(),
-                    Err(e) => e.to_string(),
-                },
-                culprits,
-            },
+        let outcome = match result {
+            Ok(_) => "ok".into(),
+            Err(e) => e.to_string(),
+        };
+        let record = session_record(
+            proposal,
+            initiator,
+            &self.names,
+            Decision::Approved,
+            outcome,
+            culprits,
         );
+        let _ = audit::append(self.home.root(), record);
     }
 
     /// The PeerIds of peers named locally, this device's own name meaning itself.
@@ -572,6 +556,40 @@ fn served<C: Ciphersuite>(s: &Served<C>) -> Value {
     }
 }
 
+/// The audit record of a session proposed by `initiator`: its key by local name (or the name
+/// a keygen suggests), members, and the SHA-256 of a message to sign.
+fn session_record(
+    proposal: &Proposal,
+    initiator: PeerId,
+    names: &Mutex<HashMap<[u8; 32], String>>,
+    decision: Decision,
+    result: String,
+    culprits: Vec<String>,
+) -> Record {
+    let summary = summarize(&proposal.draft);
+    let key = names
+        .lock()
+        .ok()
+        .and_then(|n| n.get(&proposal.draft.key_id).cloned());
+    Record {
+        time: now_secs(),
+        protocol: kind_name(proposal.draft.kind).into(),
+        key: key.or(summary.name),
+        epoch: proposal.draft.epoch,
+        initiator: initiator.to_string(),
+        members: proposal
+            .draft
+            .roster
+            .iter()
+            .map(PeerId::to_string)
+            .collect(),
+        message_sha256: summary.message.map(|m| hex::encode(Sha256::digest(m))),
+        decision,
+        result,
+        culprits,
+    }
+}
+
 fn kind_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Keygen => "keygen",
@@ -664,27 +682,15 @@ fn policy(
         };
         if let tessera_p2p::Decision::Refuse(why) = &decision {
             if why != AWAITING {
-                let summary = summarize(&proposal.draft);
-                let _ = log.try_send(Record {
-                    time: now_secs(),
-                    protocol: kind_name(proposal.draft.kind).into(),
-                    key: names
-                        .lock()
-                        .ok()
-                        .and_then(|n| n.get(&proposal.draft.key_id).cloned()),
-                    epoch: proposal.draft.epoch,
-                    initiator: initiator.to_string(),
-                    members: proposal
-                        .draft
-                        .roster
-                        .iter()
-                        .map(PeerId::to_string)
-                        .collect(),
-                    message_sha256: summary.message.map(|m| hex::encode(Sha256::digest(m))),
-                    decision: Decision::Refused,
-                    result: why.clone(),
-                    culprits: Vec::new(),
-                });
+                let record = session_record(
+                    proposal,
+                    *initiator,
+                    &names,
+                    Decision::Refused,
+                    why.clone(),
+                    Vec::new(),
+                );
+                let _ = log.try_send(record);
             }
         }
         decision
