@@ -267,10 +267,12 @@ fn what_goes_wrong_is_one_line_naming_who() {
     let w = World::new("wrong");
     let b = NodeProcess::start(&w.home("b"));
     let c = NodeProcess::start(&w.home("c"));
-    // A second node on one home.
+    // A second node on one home: refused, the home unchanged.
+    let before = snapshot(&w.home("b"));
     let (code, _, err) = run(&w.home("b"), &["node"]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("another tessera node is running"), "{err}");
+    assert_eq!(snapshot(&w.home("b")), before);
     let keygen = [
         "keygen",
         "--name",
@@ -281,16 +283,27 @@ fn what_goes_wrong_is_one_line_naming_who() {
         "2",
     ];
     json(&w.home("a"), &[&keygen[..], &["--with", "b", "c"]].concat());
-    // A taken key name.
+    // A taken key name: refused, the home unchanged.
+    let before = snapshot(&w.home("a"));
     let (code, _, err) = run(&w.home("a"), &[&keygen[..], &["--with", "b"]].concat());
     assert_eq!((code, err.lines().count()), (2, 1), "{err}");
     assert!(err.contains("exists already"), "{err}");
-    // A refused proposal names who refused, and nothing is signed.
+    assert_eq!(snapshot(&w.home("a")), before);
+    // A refused proposal names who refused, and nothing is signed: of the home, only the
+    // audit log (which records the refusal) changes.
+    let keys_before = snapshot(&w.home("a").join("keys"));
     let (code, out, err) = sign_with_decision(&w, "vault", "00", false);
     assert_eq!(code, 1, "{out}{err}");
     assert!(
         err.lines().last().unwrap_or_default().contains("b refused"),
         "{err}"
+    );
+    assert_eq!(snapshot(&w.home("a").join("keys")), keys_before);
+    let last = json(&w.home("b"), &["log"]);
+    assert_eq!(last["decision"], "refused", "{last}");
+    assert!(
+        last["result"].as_str().unwrap().contains("refused"),
+        "{last}"
     );
     // A device that is down is named.
     drop(b);

@@ -23,7 +23,10 @@ pub mod sign;
 pub mod vectors;
 pub mod verify;
 
-use std::path::{Path, PathBuf};
+use std::{
+    io::IsTerminal,
+    path::{Path, PathBuf},
+};
 
 use clap::{CommandFactory, Parser, Subcommand};
 use zeroize::Zeroizing;
@@ -248,16 +251,37 @@ pub fn dispatch(
     out: &Output,
 ) -> Result<serde_json::Value, Failure> {
     let (json, quiet) = (out.json, out.quiet);
-    let show = move |p: &str| {
+    // On a terminal, a spinner with the latest progress; elsewhere, one line each.
+    let spinner = (!json && !quiet && std::io::stderr().is_terminal()).then(|| {
+        let s = indicatif::ProgressBar::new_spinner();
+        s.enable_steady_tick(std::time::Duration::from_millis(120));
+        s
+    });
+    let show = |p: &str| {
         if quiet {
             return;
         }
-        if json {
-            eprintln!("{}", serde_json::json!({ "progress": p }));
-        } else {
-            eprintln!("... {p}");
+        match (&spinner, json) {
+            (Some(s), _) => s.set_message(p.to_string()),
+            (None, true) => eprintln!("{}", serde_json::json!({ "progress": p })),
+            (None, false) => eprintln!("... {p}"),
         }
     };
+    let result = run_request(ctx, home, request, &show);
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    result
+}
+
+/// [`dispatch`] without the display: the running node's answer, or one from a node started
+/// in this process.
+fn run_request(
+    ctx: &Context,
+    home: &Home,
+    request: &control::Request,
+    show: &dyn Fn(&str),
+) -> Result<serde_json::Value, Failure> {
     if let Some(answer) = control::call(home.root(), request, &mut |p| show(p)) {
         return answer.map_err(|(code, message)| Failure { code, message });
     }

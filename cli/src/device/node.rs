@@ -652,9 +652,21 @@ fn policy(
             } else {
                 summary.new_roster.clone()
             };
-            let fingerprint = summary
-                .threshold
-                .map(|t| tessera_keygen::roster_fingerprint(&roster, t));
+            // A signing session's threshold and fingerprint are its key's (read only now, when
+            // a person must see the request).
+            let stored = key.as_ref().and_then(|name| {
+                let epochs = Keystore::new(home.root()).epochs(name).ok()?;
+                let e = epochs
+                    .into_iter()
+                    .find(|e| e.public.key_id == proposal.draft.key_id)?;
+                Some((e.public.threshold, e.public.fingerprint))
+            });
+            let threshold = summary.threshold.or(stored.as_ref().map(|(t, _)| *t));
+            let fingerprint = match (summary.threshold, stored) {
+                (Some(t), _) => Some(tessera_keygen::roster_fingerprint(&roster, t)),
+                (None, Some((_, f))) => Some(f),
+                (None, None) => None,
+            };
             Request {
                 id,
                 protocol: kind_name(proposal.draft.kind).into(),
@@ -666,7 +678,7 @@ fn policy(
                     .filter_map(peer_of)
                     .map(|p| member(&p))
                     .collect(),
-                threshold: summary.threshold,
+                threshold,
                 fingerprint,
                 message_sha256: summary
                     .message

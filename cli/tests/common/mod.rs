@@ -164,12 +164,16 @@ pub fn snapshot(
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
-            let mode = std::fs::metadata(&p).unwrap().permissions().mode();
-            let bytes = if p.is_dir() {
+            let meta = std::fs::metadata(&p).unwrap();
+            let mode = meta.permissions().mode();
+            // Folders are walked; sockets (a running node's control socket) have no bytes.
+            let bytes = if meta.is_dir() {
                 stack.push(p.clone());
                 Vec::new()
-            } else {
+            } else if meta.is_file() {
                 std::fs::read(&p).unwrap()
+            } else {
+                Vec::new()
             };
             out.insert(p, (bytes, mode));
         }
