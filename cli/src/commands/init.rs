@@ -34,7 +34,10 @@ pub fn run(args: &Args, ctx: &Context, out: &Output) -> Result<(), Failure> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let root = ctx.home_path()?;
-    if root.join("home.json").exists() {
+    if ["home.json", "keyring.json", "identity.sealed"]
+        .iter()
+        .any(|f| root.join(f).exists())
+    {
         return Err(crate::device::StoreError::HomeExists { path: root }.into());
     }
     let passphrase = ctx.passphrase("New passphrase for this device: ", true)?;

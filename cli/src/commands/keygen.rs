@@ -44,14 +44,24 @@ pub fn run(args: &Args, ctx: &Context, out: &Output) -> Result<(), Failure> {
         threshold: args.threshold,
         with: args.with.clone(),
     };
-    dispatch(ctx, &home, &request, out)?;
+    let made = dispatch(ctx, &home, &request, out)?;
+    // The key is found by its key id, not its name: a peer may have taken the name for a key
+    // of its own while this one waited for approvals.
+    let key_id: [u8; 32] = hex::decode(made["key_id"].as_str().unwrap_or_default())
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| Failure::usage("the node did not name the new key"))?;
+    let (name, _) = keystore
+        .find(&key_id)?
+        .ok_or_else(|| Failure::usage("the new key is not in the keystore"))?;
+    if name != args.name {
+        eprintln!(
+            "note: the name {:?} was taken meanwhile; this key is kept as {name:?}",
+            args.name
+        );
+    }
     let peers = Peers::load(home.root())?;
-    let v = keys::describe(
-        &args.name,
-        &keystore.epochs(&args.name)?,
-        &peers,
-        Network::Mainnet,
-    )?;
+    let v = keys::describe(&name, &keystore.epochs(&name)?, &peers, Network::Mainnet)?;
     out.line(|| keys::text(&v), || v.clone());
     Ok(())
 }

@@ -8,9 +8,11 @@
 //!
 //! The node's policy must answer at once, so a proposal that needs a person is refused with
 //! [`AWAITING`] and kept here; the person approves or refuses it at the node's prompt or with
-//! `tessera approve`; the initiator proposes again and gets the decision. An approval is for
-//! one draft (protocol, parameters, key, epoch, committee; not the initiator's nonce), used
-//! once, and expires with its request.
+//! `tessera approve`; the initiator proposes again and gets the decision. A decision is for
+//! one initiator's draft (protocol, parameters, key, epoch, committee; not its nonce) and holds
+//! until it expires, so a proposal that another member held up can be made again. Approving
+//! the same draft twice signs the same message, or runs a reshare the one-transition rule
+//! allows once.
 
 use std::{
     collections::VecDeque,
@@ -19,7 +21,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 use tessera_core::hash::transcript_hash;
-use tessera_p2p::{Decision, Kind, Proposal};
+use tessera_p2p::{Decision, Kind, PeerId, Proposal};
 
 /// The refusal that tells an initiator a person has not decided yet.
 pub const AWAITING: &str = "awaiting approval";
@@ -30,7 +32,8 @@ const MAX_WAITING: usize = 64;
 /// What a proposal asks, as a person sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
-    /// Its id: the first 8 bytes of the draft digest, hex (what `tessera approve` takes).
+    /// Its id: the first 16 bytes of the draft digest, hex (what `tessera approve` takes);
+    /// finding two drafts with one id takes about 2^64 hashes.
     pub id: String,
     /// keygen, sign or reshare.
     pub protocol: String,
@@ -96,13 +99,14 @@ pub struct Approvals {
     decided: Vec<([u8; 32], bool, Instant)>,
 }
 
-/// The digest a decision is for: everything of the draft but the initiator's nonce.
-pub fn draft_digest(proposal: &Proposal) -> [u8; 32] {
+/// The digest a decision is for: the initiator and everything of its draft but the nonce.
+pub fn draft_digest(initiator: &PeerId, proposal: &Proposal) -> [u8; 32] {
     let d = &proposal.draft;
     let kind = [d.kind as u8];
     let epoch = d.epoch.to_be_bytes();
+    let from = initiator.to_bytes();
     let roster: Vec<Vec<u8>> = d.roster.iter().map(|p| p.to_bytes()).collect();
-    let mut parts: Vec<&[u8]> = vec![&kind, &d.params, &d.key_id, &epoch];
+    let mut parts: Vec<&[u8]> = vec![&from, &kind, &d.params, &d.key_id, &epoch];
     parts.extend(roster.iter().map(Vec::as_slice));
     transcript_hash("tessera/v1/cli/approval", &parts)
 }
@@ -122,15 +126,17 @@ impl Approvals {
     /// only when a person must see it).
     pub fn decide(
         &mut self,
+        initiator: &PeerId,
         proposal: &Proposal,
         describe: impl FnOnce(String) -> Request,
     ) -> Decision {
         let now = Instant::now();
         self.expire(now);
-        let digest = draft_digest(proposal);
-        if let Some(i) = self.decided.iter().position(|(d, _, _)| *d == digest) {
-            let (_, approved, _) = self.decided.remove(i);
-            return if approved {
+        let digest = draft_digest(initiator, proposal);
+        // A decision holds for that initiator's draft until it expires: a proposal another
+        // member refused (or still waits on) is proposed again, and must find it.
+        if let Some((_, approved, _)) = self.decided.iter().find(|(d, _, _)| *d == digest) {
+            return if *approved {
                 Decision::Accept
             } else {
                 Decision::Refuse("refused by its user".into())
@@ -146,7 +152,7 @@ impl Approvals {
                     }
                     self.waiting.push_back(Waiting {
                         digest,
-                        request: describe(hex::encode(&digest[..8])),
+                        request: describe(hex::encode(&digest[..16])),
                         expires: now + self.ttl,
                     });
                 }
@@ -198,7 +204,9 @@ impl Approvals {
     pub fn resolve(&mut self, id: &str, approve: bool) -> Option<Request> {
         let i = self.waiting.iter().position(|w| w.request.id == id)?;
         let w = self.waiting.remove(i)?;
-        self.decided.push((w.digest, approve, w.expires));
+        // Counted from the decision: the initiator has the full time to propose again.
+        self.decided
+            .push((w.digest, approve, Instant::now() + self.ttl));
         Some(w.request)
     }
 }
@@ -214,7 +222,7 @@ pub fn now_secs() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tessera_p2p::{Draft, PeerId};
+    use tessera_p2p::Draft;
 
     fn proposal(kind: Kind, key_id: [u8; 32]) -> Proposal {
         Proposal {
@@ -256,39 +264,46 @@ mod tests {
             auto_sign_keys: vec![hex::encode([1; 32])],
         };
         let mut a = Approvals::new(rules, Duration::from_secs(60));
+        let from = PeerId::random();
         let keygen = proposal(Kind::Keygen, [0; 32]);
         assert_eq!(
-            a.decide(&keygen, request),
+            a.decide(&from, &keygen, request),
             Decision::Refuse(AWAITING.into())
         );
         // A retry waits too, without a second request.
         assert_eq!(
-            a.decide(&keygen, request),
+            a.decide(&from, &keygen, request),
             Decision::Refuse(AWAITING.into())
         );
         let waiting = a.waiting();
         assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].id.len(), 32);
         assert!(a.resolve(&waiting[0].id, true).is_some());
-        assert_eq!(a.decide(&keygen, request), Decision::Accept);
-        // Used once: the same draft again needs a person again.
+        assert_eq!(a.decide(&from, &keygen, request), Decision::Accept);
+        // The decision holds for this initiator's draft until it expires (a proposal another
+        // member held up is made again), and for no other initiator's.
+        assert_eq!(a.decide(&from, &keygen, request), Decision::Accept);
+        let other = PeerId::random();
         assert_eq!(
-            a.decide(&keygen, request),
+            a.decide(&other, &keygen, request),
             Decision::Refuse(AWAITING.into())
         );
         let id = a.waiting()[0].id.clone();
         a.resolve(&id, false);
-        assert!(matches!(a.decide(&keygen, request), Decision::Refuse(r) if r.contains("refused")));
+        assert!(
+            matches!(a.decide(&other, &keygen, request), Decision::Refuse(r) if r.contains("refused"))
+        );
         // Signing: the policy's key is automatic, another waits; a reshare always waits.
         assert_eq!(
-            a.decide(&proposal(Kind::Sign, [1; 32]), request),
+            a.decide(&from, &proposal(Kind::Sign, [1; 32]), request),
             Decision::Accept
         );
         assert_eq!(
-            a.decide(&proposal(Kind::Sign, [2; 32]), request),
+            a.decide(&from, &proposal(Kind::Sign, [2; 32]), request),
             Decision::Refuse(AWAITING.into())
         );
         assert_eq!(
-            a.decide(&proposal(Kind::Reshare, [1; 32]), request),
+            a.decide(&from, &proposal(Kind::Reshare, [1; 32]), request),
             Decision::Refuse(AWAITING.into())
         );
         // Requests expire.
@@ -296,8 +311,9 @@ mod tests {
         assert!(a.waiting().is_empty());
         // Without blind signing, raw messages are refused outright.
         let mut strict = Approvals::new(Rules::default(), Duration::from_secs(60));
+        let from = PeerId::random();
         assert!(matches!(
-            strict.decide(&proposal(Kind::Sign, [1; 32]), request),
+            strict.decide(&from, &proposal(Kind::Sign, [1; 32]), request),
             Decision::Refuse(r) if r.contains("blind signing")
         ));
     }

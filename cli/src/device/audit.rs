@@ -115,8 +115,12 @@ fn read_head(path: &Path) -> Result<Head, StoreError> {
         .map_err(|_| StoreError::corrupt(path, "not a log head"))
 }
 
+/// One append at a time in this process: each reads the head the one before wrote.
+static APPENDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Appends `record` to the log of `home`: the line is written and synced, then the head.
 pub fn append(home: &Path, record: Record) -> Result<Entry, StoreError> {
+    let _one = APPENDING.lock().unwrap_or_else(|e| e.into_inner());
     let (log, head_path) = paths(home);
     let head = read_head(&head_path)?;
     let entry = Entry {

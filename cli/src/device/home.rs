@@ -89,7 +89,13 @@ impl Home {
         listen: Vec<String>,
         passphrase: &[u8],
     ) -> Result<(Home, Unlocked), StoreError> {
-        if root.join("home.json").exists() {
+        // Any of a home's secrets means a home is there, even without its configuration: a new
+        // keyring would make every share under it unreadable.
+        let taken = ["home.json", "keyring.json", "identity.sealed"]
+            .iter()
+            .any(|f| root.join(f).exists())
+            || std::fs::read_dir(root.join("keys")).is_ok_and(|mut d| d.next().is_some());
+        if taken {
             return Err(StoreError::HomeExists {
                 path: root.to_path_buf(),
             });

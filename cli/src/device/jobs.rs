@@ -352,10 +352,7 @@ impl<C: Ciphersuite> Device<C> {
             .map_err(|_| JobError::Key("keys poisoned".into()))?
             .clone();
         for record in records {
-            let mut r = record
-                .lock()
-                .map_err(|_| JobError::Key("record poisoned".into()))?;
-            if let Ok(c) = self.commit_to(&record, &mut r, transition) {
+            if let Ok(c) = self.commit_to(&record, transition) {
                 return Ok(c);
             }
         }
@@ -364,22 +361,28 @@ impl<C: Ciphersuite> Device<C> {
         ))
     }
 
-    /// Commits `transition` to `record` (locked as `r`), and tells the store: the new share is
-    /// active, or this device retired from its epoch.
+    /// Commits `transition` to `record`, and tells the store: the new share is active, or this
+    /// device retired from its epoch. The record's lock is released before the device's key
+    /// list is touched (the order everywhere else is the list, then a record).
     fn commit_to(
         &self,
         record: &Arc<Mutex<KeyRecord<C>>>,
-        r: &mut KeyRecord<C>,
         transition: &Transition,
     ) -> Result<Committed, JobError> {
-        let old = r.active().map(|a| (*a.key_id(), a.epoch()));
-        let committed = r
-            .commit(transition)
-            .map_err(|e| JobError::Key(e.to_string()))?;
+        let (committed, old, active, staged) = {
+            let mut r = record
+                .lock()
+                .map_err(|_| JobError::Key("record poisoned".into()))?;
+            let old = r.active().map(|a| (*a.key_id(), a.epoch()));
+            let committed = r
+                .commit(transition)
+                .map_err(|e| JobError::Key(e.to_string()))?;
+            (committed, old, r.active().cloned(), r.pending().is_some())
+        };
         match committed {
             Committed::Retired => {
                 // A share staged for another reshare of that epoch stays for the user.
-                if r.pending().is_none() {
+                if !staged {
                     self.forget(record);
                 }
                 if let Some((key_id, epoch)) = old {
@@ -391,7 +394,7 @@ impl<C: Ciphersuite> Device<C> {
             // Kept even if the user abandoned another reshare meanwhile.
             Committed::Activated(_) => {
                 self.keep(record);
-                if let Some(active) = r.active() {
+                if let Some(active) = &active {
                     self.shares.activated(active).map_err(JobError::Persist)?;
                 }
             }
@@ -863,7 +866,7 @@ impl<C: Ciphersuite> Device<C> {
             blamed: Vec::new(),
         })?;
         let result = drive(party, session).await;
-        let mut r = record
+        let r = record
             .lock()
             .map_err(|_| JobError::Key("record poisoned".into()))?;
         let output = match result {
@@ -879,7 +882,8 @@ impl<C: Ciphersuite> Device<C> {
                 return Err(e);
             }
         };
-        let committed = self.commit_to(&record, &mut r, &output.transition)?;
+        drop(r);
+        let committed = self.commit_to(&record, &output.transition)?;
         Ok(Served::Reshare(committed, output.transition))
     }
 }

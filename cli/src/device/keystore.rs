@@ -159,7 +159,7 @@ impl Keystore {
 
     /// `hint` if no key has that name (and it is a valid name), else `hint-2`, `hint-3`, …
     pub fn free_name(&self, hint: &str) -> String {
-        let hint = if crate::device::peers::check_name(hint).is_ok() && hint.len() <= 28 {
+        let hint = if crate::device::peers::check_name(hint).is_ok() {
             hint
         } else {
             "key"
@@ -167,8 +167,10 @@ impl Keystore {
         if !self.exists(hint) {
             return hint.to_string();
         }
+        // Room for a suffix within the 32 characters of a name.
+        let base = &hint[..hint.len().min(26)];
         (2..)
-            .map(|i| format!("{hint}-{i}"))
+            .map(|i| format!("{base}-{i}"))
             .find(|n| !self.exists(n))
             .unwrap_or_default()
     }
@@ -189,6 +191,18 @@ impl Keystore {
         files::create_dir(&self.dir)?;
         files::create_dir(&self.key_dir(name))?;
         let public = pending.public();
+        // Never over another share this device may have confirmed.
+        let existing = self.public_path(name, public.epoch);
+        if existing.exists() {
+            let stored: Option<PublicKeyShare> =
+                serde_json::from_slice(&files::read(&existing)?).ok();
+            if stored.is_none_or(|s| s.key_id != public.key_id) {
+                return Err(StoreError::corrupt(
+                    &existing,
+                    "another share of this epoch is stored there",
+                ));
+            }
+        }
         let secret = pending.key_package().signing_share().to_bytes();
         let sealed = sealed::seal(key, Kind::Share, &share_header(&public), &*secret)?;
         files::write_atomic(&self.share_path(name, public.epoch), &sealed)?;

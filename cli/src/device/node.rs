@@ -688,8 +688,15 @@ fn policy(
                 received: now_secs(),
             }
         };
+        // A keygen may suggest a key name: only one a local name may be (no path, no escapes).
+        let suggested = summarize(&proposal.draft).name.unwrap_or_default();
+        if !suggested.is_empty() && crate::device::peers::check_name(&suggested).is_err() {
+            return tessera_p2p::Decision::Refuse(
+                "the suggested key name is not a valid name".into(),
+            );
+        }
         let decision = match approvals.lock() {
-            Ok(mut a) => a.decide(proposal, describe),
+            Ok(mut a) => a.decide(initiator, proposal, describe),
             Err(_) => tessera_p2p::Decision::Refuse("approvals unavailable".into()),
         };
         if let tessera_p2p::Decision::Refuse(why) = &decision {
