@@ -323,10 +323,12 @@ pub fn passphrase_from(
     confirm: bool,
 ) -> Result<Zeroizing<String>, Failure> {
     if let Some(file) = file {
-        let text = Zeroizing::new(
-            std::fs::read_to_string(file)
-                .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?,
+        // `fs::read` sizes its buffer from the file, so no reallocation leaves a copy behind.
+        let bytes = Zeroizing::new(
+            std::fs::read(file).map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?,
         );
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Failure::usage(format!("{}: not UTF-8 text", file.display())))?;
         let line = text.lines().next().unwrap_or_default();
         return non_empty(Zeroizing::new(line.to_string()));
     }

@@ -28,6 +28,8 @@ pub const AWAITING: &str = "awaiting approval";
 
 /// Requests kept for a person at once; more are refused as busy.
 const MAX_WAITING: usize = 64;
+/// Requests kept from one initiator at once, so one peer cannot crowd out the others.
+const MAX_WAITING_PER_INITIATOR: usize = 8;
 
 /// What a proposal asks, as a person sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,7 +149,13 @@ impl Approvals {
             Verdict::Refuse(why) => Decision::Refuse(why),
             Verdict::AskPerson => {
                 if !self.waiting.iter().any(|w| w.digest == digest) {
-                    if self.waiting.len() >= MAX_WAITING {
+                    let from = initiator.to_string();
+                    let theirs = self
+                        .waiting
+                        .iter()
+                        .filter(|w| w.request.initiator.peer_id == from)
+                        .count();
+                    if self.waiting.len() >= MAX_WAITING || theirs >= MAX_WAITING_PER_INITIATOR {
                         return Decision::Refuse("too many requests wait for approval".into());
                     }
                     self.waiting.push_back(Waiting {

@@ -101,6 +101,8 @@ pub fn bind(home: &Path) -> Result<UnixListener, StoreError> {
 pub async fn serve(listener: UnixListener, runtime: Arc<Runtime>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            // Out of descriptors, say: wait rather than spin.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             continue;
         };
         let runtime = runtime.clone();

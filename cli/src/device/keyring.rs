@@ -202,6 +202,15 @@ fn read(path: &Path) -> Result<KeyringFile, StoreError> {
     if file.kdf.algorithm != "argon2id" || file.kdf.version != 0x13 || file.format != FORMAT {
         return Err(StoreError::corrupt(path, "unknown key derivation"));
     }
+    // Costs far above any sane setting would make an edited keyring exhaust memory or time
+    // before its authentication could fail.
+    let c = file.kdf.costs;
+    if c.m_cost_kib > 16 * 1024 * 1024 || c.t_cost > 64 || c.p_cost > 16 {
+        return Err(StoreError::corrupt(
+            path,
+            "key derivation costs out of range",
+        ));
+    }
     if !file.kdf.costs.meets_floor() && !insecure_allowed() {
         return Err(StoreError::WeakKeyring {
             path: path.to_path_buf(),
