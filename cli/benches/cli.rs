@@ -8,122 +8,30 @@
 //!
 //! `cargo bench -p tessera-cli --bench cli` (add `-- sign` or `-- start` for one of them).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::{
     fs,
-    io::{BufRead, BufReader},
-    net::TcpListener,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
+use common::homes::{json, tessera, NodeProcess, World, PASSPHRASE};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use tessera_cli::device::{keyring, Home, Keystore};
 use tessera_core::{Ed25519, Ed25519Identity, IdentitySigner, SecretScalar};
 use tessera_keygen::{dealer, Certificate, PendingKeyShare, CONFIRM_PURPOSE};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tessera");
-const PASS: &str = "bench passphrase";
-
-fn tessera(home: &Path, insecure: bool) -> Command {
-    let mut c = Command::new(BIN);
-    c.arg("--home")
-        .arg(home)
-        .env("TESSERA_PASSPHRASE", PASS)
-        .env_remove("TESSERA_HOME")
-        .stdin(Stdio::null());
-    if insecure {
-        c.env("TESSERA_INSECURE_TEST_KDF", "1");
-    } else {
-        c.env_remove("TESSERA_INSECURE_TEST_KDF");
-    }
-    c
-}
-
-fn json(home: &Path, args: &[&str]) -> serde_json::Value {
-    let out = tessera(home, true)
-        .arg("--json")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.lines().last().unwrap_or_default()).unwrap()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `tessera node`, killed when dropped; started returns once it printed `ready`.
-struct Node(Child);
-
-impl Node {
-    fn start(home: &Path, insecure: bool) -> (Self, Duration) {
-        let started = Instant::now();
-        let mut child = tessera(home, insecure)
-            .args(["node", "--auto-approve", "keygen", "--allow-blind-signing"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        assert!(
-            lines.any(|l| l.is_ok_and(|l| l == "ready")),
-            "the node started"
-        );
-        let took = started.elapsed();
-        std::thread::spawn(move || lines.for_each(drop));
-        (Node(child), took)
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tessera-bench-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn bench_sign() {
-    let dir = scratch("sign");
-    let names = ["a", "b", "c"];
-    for n in names {
-        let listen = format!("/ip4/127.0.0.1/tcp/{}", free_port());
-        json(&dir.join(n), &["init", "--name", n, "--listen", &listen]);
-    }
-    for x in names {
-        for y in names.iter().filter(|y| **y != x) {
-            let me = json(&dir.join(y), &["peers", "list"])["me"]
-                .as_str()
-                .unwrap()
-                .to_string();
-            json(&dir.join(x), &["peers", "add", &me]);
-        }
-    }
-    let (b, _) = Node::start(&dir.join("b"), true);
-    let (c, _) = Node::start(&dir.join("c"), true);
+    let w = World::new("bench-sign");
+    let c = NodeProcess::start(&w.home("c"));
+    let b = NodeProcess::start(&w.home("b"));
     json(
-        &dir.join("a"),
+        &w.home("a"),
         &[
             "keygen",
             "--name",
@@ -140,17 +48,17 @@ fn bench_sign() {
     // b's policy approves signing with the key; restart b to read it.
     drop(b);
     fs::write(
-        dir.join("b/policy.json"),
+        w.home("b").join("policy.json"),
         r#"{"sign": {"keys": ["vault"]}}"#,
     )
     .unwrap();
-    let (_b, _) = Node::start(&dir.join("b"), true);
-    let (_a, _) = Node::start(&dir.join("a"), true);
+    let _b = NodeProcess::start(&w.home("b"));
+    let _a = NodeProcess::start(&w.home("a"));
     let mut times = Vec::new();
     for i in 0..100u32 {
         let message = hex::encode(format!("payment {i}"));
         let started = Instant::now();
-        let out = tessera(&dir.join("a"), true)
+        let out = tessera(&w.home("a"))
             .args([
                 "sign",
                 "--key",
@@ -176,11 +84,11 @@ fn bench_sign() {
         percentile(&times, 0.99).as_secs_f64() * 1e3
     );
     drop(c);
-    let _ = fs::remove_dir_all(&dir);
 }
 
 fn bench_start() {
-    let dir = scratch("start");
+    let dir = std::env::temp_dir().join(format!("tessera-bench-{}-start", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
     let home_dir = dir.join("home");
     // At the floor: no insecure setting while the home is made.
     std::env::remove_var(keyring::INSECURE_TEST_KDF);
@@ -188,7 +96,7 @@ fn bench_start() {
         &home_dir,
         "big",
         vec!["/ip4/127.0.0.1/tcp/0".into()],
-        PASS.as_bytes(),
+        PASSPHRASE.as_bytes(),
     )
     .unwrap();
     let me = Ed25519Identity::from_seed(&unlocked.seed);
@@ -220,7 +128,9 @@ fn bench_start() {
     }
     let mut times = Vec::new();
     for _ in 0..3 {
-        let (node, took) = Node::start(&home_dir, false);
+        let mut command = tessera(&home_dir);
+        command.env_remove(keyring::INSECURE_TEST_KDF);
+        let (node, took) = NodeProcess::start_with(command);
         times.push(took);
         drop(node);
     }

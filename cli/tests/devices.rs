@@ -7,130 +7,21 @@
 
 mod common;
 
-use common::snapshot;
+use common::{
+    homes::{json, run, tessera, NodeProcess, World},
+    snapshot,
+};
 
 use std::{
     fs,
     io::{BufRead, BufReader},
-    net::TcpListener,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    path::Path,
+    process::Stdio,
     str::FromStr,
     time::{Duration, Instant},
 };
 
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_tessera");
-
-/// A `tessera` command on `home` with the test environment.
-fn tessera(home: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.arg("--home")
-        .arg(home)
-        .env("TESSERA_INSECURE_TEST_KDF", "1")
-        .env("TESSERA_PASSPHRASE", "a passphrase")
-        .env_remove("TESSERA_HOME")
-        .stdin(Stdio::null());
-    c
-}
-
-/// Runs a command to its end: (exit code, stdout, stderr).
-fn run(home: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = tessera(home).args(args).output().expect("run tessera");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// Runs a command that must succeed and print JSON.
-fn json(home: &Path, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let (code, out, err) = run(home, &all);
-    assert_eq!(code, 0, "{args:?}: {err}");
-    serde_json::from_str(out.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
-}
-
-/// A free TCP port on loopback.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A running `tessera node`, stopped when dropped.
-struct NodeProcess(Child);
-
-impl NodeProcess {
-    /// Starts the node of `home` and waits for its "ready" line.
-    fn start(home: &Path) -> Self {
-        let mut child = tessera(home)
-            .args(["node", "--auto-approve", "keygen", "--allow-blind-signing"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the node");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = lines.any(|l| l.is_ok_and(|l| l == "ready"));
-        assert!(ready, "the node of {} printed ready", home.display());
-        // Keep draining its output so it never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        NodeProcess(child)
-    }
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Three homes that know each other; their folder is removed when dropped.
-struct World {
-    dir: PathBuf,
-}
-
-impl World {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("tessera-devices-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        let world = World { dir };
-        let names = ["a", "b", "c"];
-        for n in names {
-            let listen = format!("/ip4/127.0.0.1/tcp/{}", free_port());
-            json(&world.home(n), &["init", "--name", n, "--listen", &listen]);
-        }
-        for x in names {
-            for y in names.iter().filter(|y| **y != x) {
-                let me = json(&world.home(y), &["peers", "list"])["me"]
-                    .as_str()
-                    .unwrap()
-                    .to_string();
-                json(&world.home(x), &["peers", "add", &me]);
-            }
-        }
-        world
-    }
-
-    fn home(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// Approves (or refuses) at `home`'s node the first request that arrives within 30 s.
 fn decide(home: &Path, approve: bool) {

@@ -2,6 +2,8 @@
 //! other, serve loops, a standard verifier; the raw peer lives in `tessera_p2p::testing`.
 #![allow(dead_code)]
 
+pub mod homes;
+
 use std::{sync::Arc, time::Duration};
 
 use libp2p::PeerId;

@@ -1,0 +1,136 @@
+//! Homes run through the `tessera` binary as separate processes: a command with the test
+//! environment, a running `tessera node`, and three homes that know each other.
+
+use std::{
+    fs,
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+/// The passphrase of every home the tests make.
+pub const PASSPHRASE: &str = "a passphrase";
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+
+/// A `tessera` command on `home` with the test environment.
+pub fn tessera(home: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--home")
+        .arg(home)
+        .env("TESSERA_INSECURE_TEST_KDF", "1")
+        .env("TESSERA_PASSPHRASE", PASSPHRASE)
+        .env_remove("TESSERA_HOME")
+        .stdin(Stdio::null());
+    c
+}
+
+/// Runs a command to its end: (exit code, stdout, stderr).
+pub fn run(home: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = tessera(home).args(args).output().expect("run tessera");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs a command that must succeed and print JSON.
+pub fn json(home: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let (code, out, err) = run(home, &all);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    serde_json::from_str(out.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `tessera node`, stopped when dropped.
+pub struct NodeProcess(pub Child);
+
+impl NodeProcess {
+    /// Starts the node of `home` and waits for its "ready" line.
+    pub fn start(home: &Path) -> Self {
+        Self::start_with(tessera(home)).0
+    }
+
+    /// Starts `tessera node --auto-approve keygen --allow-blind-signing` from `command` (a
+    /// [`tessera`] command, perhaps changed) and waits for its "ready" line; also how long
+    /// that took.
+    pub fn start_with(mut command: Command) -> (Self, Duration) {
+        let started = Instant::now();
+        let mut child = command
+            .args(["node", "--auto-approve", "keygen", "--allow-blind-signing"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the node");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = lines.any(|l| l.is_ok_and(|l| l == "ready"));
+        assert!(ready, "the node printed ready");
+        let took = started.elapsed();
+        // Keep draining its output so it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        (NodeProcess(child), took)
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Three homes that know each other; their folder is removed when dropped.
+pub struct World {
+    dir: PathBuf,
+}
+
+impl World {
+    pub fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("tessera-devices-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let world = World { dir };
+        let names = ["a", "b", "c"];
+        for n in names {
+            let listen = format!("/ip4/127.0.0.1/tcp/{}", free_port());
+            json(&world.home(n), &["init", "--name", n, "--listen", &listen]);
+        }
+        for x in names {
+            for y in names.iter().filter(|y| **y != x) {
+                let me = json(&world.home(y), &["peers", "list"])["me"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                json(&world.home(x), &["peers", "add", &me]);
+            }
+        }
+        world
+    }
+
+    pub fn home(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
