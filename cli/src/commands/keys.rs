@@ -58,12 +58,19 @@ pub fn describe(
 ) -> Result<Value, Failure> {
     let e = current(epochs).ok_or_else(|| Failure::usage(format!("key {name:?} has no epoch")))?;
     let p = &e.public;
+    // This device holds the roster position of its share's identifier.
+    let mine = usize::from(p.identifier).checked_sub(1);
     let committee: Vec<Value> = p
         .roster
         .iter()
-        .map(|k| {
+        .enumerate()
+        .map(|(i, k)| {
             let peer = peer_of(k).map(|p| p.to_string()).unwrap_or_default();
-            let local = peer_of(k).and_then(|id| peers.name_of(&id).map(str::to_string));
+            let local = if Some(i) == mine {
+                Some("this device".to_string())
+            } else {
+                peer_of(k).and_then(|id| peers.name_of(&id).map(str::to_string))
+            };
             json!({ "name": local, "peer_id": peer })
         })
         .collect();
@@ -162,7 +169,7 @@ pub fn text(v: &Value) -> String {
     }
     lines.push("committee".into());
     for (i, m) in v["committee"].as_array().into_iter().flatten().enumerate() {
-        let local = m["name"].as_str().unwrap_or("(this device or unknown)");
+        let local = m["name"].as_str().unwrap_or("(unknown peer)");
         lines.push(format!(
             "  {}  {local}  {}",
             i + 1,
