@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::homes::{json, tessera, NodeProcess, World, PASSPHRASE};
+use common::homes::{tessera, NodeProcess, World, PASSPHRASE};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use tessera_cli::device::{keyring, Home, Keystore};
 use tessera_core::{Ed25519, Ed25519Identity, IdentitySigner, SecretScalar};
@@ -30,21 +30,7 @@ fn bench_sign() {
     let w = World::new("bench-sign");
     let c = NodeProcess::start(&w.home("c"));
     let b = NodeProcess::start(&w.home("b"));
-    json(
-        &w.home("a"),
-        &[
-            "keygen",
-            "--name",
-            "vault",
-            "--suite",
-            "ed25519",
-            "--threshold",
-            "2",
-            "--with",
-            "b",
-            "c",
-        ],
-    );
+    w.keygen("vault", "ed25519");
     // b's policy approves signing with the key; restart b to read it.
     drop(b);
     fs::write(

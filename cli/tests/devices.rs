@@ -115,21 +115,7 @@ fn three_devices_make_a_key_and_sign_in_every_suite() {
     let _c = NodeProcess::start(&w.home("c"));
     for suite in ["ed25519", "taproot", "secp256k1"] {
         let name = format!("vault-{suite}");
-        let made = json(
-            &w.home("a"),
-            &[
-                "keygen",
-                "--name",
-                &name,
-                "--suite",
-                suite,
-                "--threshold",
-                "2",
-                "--with",
-                "b",
-                "c",
-            ],
-        );
+        let made = w.keygen(&name, suite);
         assert_eq!(made["state"], "active");
         // Every device holds the same key, active, under the same name.
         for d in ["b", "c"] {
@@ -164,6 +150,7 @@ fn what_goes_wrong_is_one_line_naming_who() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("another tessera node is running"), "{err}");
     assert_eq!(snapshot(&w.home("b")), before);
+    w.keygen("vault", "ed25519");
     let keygen = [
         "keygen",
         "--name",
@@ -173,7 +160,6 @@ fn what_goes_wrong_is_one_line_naming_who() {
         "--threshold",
         "2",
     ];
-    json(&w.home("a"), &[&keygen[..], &["--with", "b", "c"]].concat());
     // A taken key name: refused, the home unchanged.
     let before = snapshot(&w.home("a"));
     let (code, _, err) = run(&w.home("a"), &[&keygen[..], &["--with", "b"]].concat());
@@ -228,21 +214,7 @@ fn a_damaged_share_stops_the_node_with_one_line() {
     {
         let _b = NodeProcess::start(&w.home("b"));
         let _c = NodeProcess::start(&w.home("c"));
-        json(
-            &w.home("a"),
-            &[
-                "keygen",
-                "--name",
-                "vault",
-                "--suite",
-                "taproot",
-                "--threshold",
-                "2",
-                "--with",
-                "b",
-                "c",
-            ],
-        );
+        w.keygen("vault", "taproot");
     }
     let a = w.home("a");
     let share = a.join("keys/vault/epoch-0.share");

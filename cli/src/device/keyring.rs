@@ -102,7 +102,7 @@ impl DataKey {
     /// The AEAD under this key.
     pub(crate) fn cipher(&self) -> XChaCha20Poly1305 {
         // A 32-byte key is what XChaCha20-Poly1305 takes.
-        XChaCha20Poly1305::new_from_slice(&*self.0).expect("a 32-byte key")
+        aead(&self.0)
     }
 }
 
@@ -110,6 +110,11 @@ impl std::fmt::Debug for DataKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("DataKey(..)")
     }
+}
+
+/// XChaCha20-Poly1305 under a 32-byte key.
+fn aead(key: &[u8; 32]) -> XChaCha20Poly1305 {
+    XChaCha20Poly1305::new(&(*key).into())
 }
 
 /// Fresh random bytes from the operating system.
@@ -163,8 +168,7 @@ fn wrap(
     let nonce: [u8; 24] = random()?;
     let mut buffer = Zeroizing::new(Vec::with_capacity(32 + 16));
     buffer.extend_from_slice(&*data_key.0);
-    XChaCha20Poly1305::new_from_slice(&*kek)
-        .expect("a 32-byte key")
+    aead(&kek)
         .encrypt_in_place(&XNonce::from(nonce), &wrap_aad(&kdf), &mut *buffer)
         .map_err(|_| StoreError::corrupt(path, "the data key could not be wrapped"))?;
     let file = KeyringFile {
@@ -224,8 +228,7 @@ pub fn unlock(path: &Path, passphrase: &[u8]) -> Result<DataKey, StoreError> {
     let file = read(path)?;
     let kek = derive(passphrase, &file.kdf, path)?;
     let mut buffer = Zeroizing::new(file.data_key.ciphertext.clone());
-    XChaCha20Poly1305::new_from_slice(&*kek)
-        .expect("a 32-byte key")
+    aead(&kek)
         .decrypt_in_place(
             &XNonce::from(file.data_key.nonce),
             &wrap_aad(&file.kdf),

@@ -127,6 +127,23 @@ impl World {
     pub fn home(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
+
+    /// `tessera keygen` from a: a 2-of-3 key `name` of `suite` with b and c; what it printed.
+    pub fn keygen(&self, name: &str, suite: &str) -> Value {
+        let args = [
+            "keygen",
+            "--name",
+            name,
+            "--suite",
+            suite,
+            "--threshold",
+            "2",
+        ];
+        json(
+            &self.home("a"),
+            &[&args[..], &["--with", "b", "c"]].concat(),
+        )
+    }
 }
 
 impl Drop for World {
