@@ -8,42 +8,18 @@
 mod common;
 
 use common::{
-    homes::{json, run, tessera, NodeProcess, World},
+    homes::{decide, json, run, tessera, NodeProcess, World},
     snapshot,
 };
 
 use std::{
     fs,
     io::{BufRead, BufReader},
-    path::Path,
     process::Stdio,
     str::FromStr,
-    time::{Duration, Instant},
 };
 
 use serde_json::Value;
-
-/// Approves (or refuses) at `home`'s node the first request that arrives within 30 s.
-fn decide(home: &Path, approve: bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let waiting = json(home, &["approve", "--list"]);
-        if let Some(id) = waiting["waiting"][0]["id"].as_str() {
-            let mut args = vec!["approve", id];
-            if !approve {
-                args.push("--refuse");
-            }
-            json(home, &args);
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no request reached {}",
-            home.display()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 /// `tessera sign` from device a in the background while b decides; its (code, stdout, stderr).
 fn sign_with_decision(w: &World, key: &str, message: &str, approve: bool) -> (i32, String, String) {

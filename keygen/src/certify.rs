@@ -23,6 +23,10 @@ use crate::{
     keyshare::{Certificate, PendingKeyShare, CONFIRM_PURPOSE},
 };
 
+/// The round that carries this party's confirmation: what a device must have recorded as
+/// sent before it leaves (design §5.7).
+pub const CONFIRM_ROUND: u8 = 1;
+
 /// One party collecting confirmations into a certificate.
 pub struct Certify {
     session: SessionId,
@@ -105,7 +109,7 @@ impl Certify {
             return Err(self.accuse(from, Fault::WrongSession));
         }
         match header.round {
-            1 => {
+            CONFIRM_ROUND => {
                 if !self.roster[slot].verify(CONFIRM_PURPOSE, &self.key_id, body) {
                     return Err(self.accuse(from, Fault::BadConfirmation));
                 }
@@ -165,7 +169,7 @@ impl Protocol for Certify {
 
     fn start(&mut self) -> Result<Vec<Outgoing>, KeygenError> {
         let own = self.signatures[usize::from(self.me)].ok_or(KeygenError::Finished)?;
-        let mut payload = self.header(1).encode();
+        let mut payload = self.header(CONFIRM_ROUND).encode();
         payload.extend_from_slice(&own);
         Ok(vec![Outgoing {
             to: Recipient::All,

@@ -108,7 +108,7 @@ pub use inbox::{Conflict, Inbox, Offer};
 pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
 pub use limits::{Limits, CONNECTIONS_PER_PEER};
 pub use node::{Dropped, Node, NodeConfig, NodeError, ProposeError};
-pub use policy::{accept_all, Decision, Policy};
+pub use policy::{accept_all, Answerer, Decision, Policy};
 pub use proposal::{
     acceptance_verifies, session_id, sign_acceptance, Draft, Proposal, Signature, Stamp, Start,
     MAX_ROSTER, MAX_START,

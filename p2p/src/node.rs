@@ -38,7 +38,7 @@ use crate::{
     codec::{Frame, Frames, PROTOCOL},
     inbox::{Charge, Inbox, Meter, Offer, PER_MESSAGE},
     limits::CONNECTIONS_PER_PEER,
-    policy::{Decision, Policy, RateLimit},
+    policy::{Answerer, Decision, Policy, RateLimit},
     proposal::{
         acceptance_verifies, sign_acceptance, Draft, Proposal, Signature, Stamp, Start, StartFault,
     },
@@ -121,6 +121,8 @@ pub struct NodeConfig {
     pub policy: Policy,
     /// Where started session ids are remembered.
     pub seen: Box<dyn SeenSessions>,
+    /// Answers to peers' questions ([`Node::ask`]); none: every question is refused.
+    pub answers: Option<Answerer>,
     /// Discover committee peers on the LAN with mDNS (feature `mdns`).
     #[cfg(feature = "mdns")]
     pub mdns: bool,
@@ -136,6 +138,7 @@ impl NodeConfig {
             limits: Limits::default(),
             policy,
             seen: Box::new(MemorySeen::default()),
+            answers: None,
             #[cfg(feature = "mdns")]
             mdns: false,
         }
@@ -196,6 +199,10 @@ impl Node {
             me: peer_id,
             signer,
             rate: RateLimit::new(config.limits.proposals_per_minute),
+            ask_rate: RateLimit::new(config.limits.proposals_per_minute),
+            answers: config.answers,
+            asking: HashMap::new(),
+            next_ask: 0,
             limits: config.limits,
             policy: config.policy,
             seen: config.seen,
@@ -281,6 +288,23 @@ impl Node {
         self.held.get()
     }
 
+    /// Asks the allowed `peer` a question outside any session, for its application's
+    /// [`Answerer`]: its answer, `None` if it has none (or refuses), an error if it cannot be
+    /// reached after the node's attempts.
+    pub async fn ask(&self, peer: PeerId, question: Vec<u8>) -> Result<Option<Vec<u8>>, NodeError> {
+        let (reply, done) = oneshot::channel();
+        self.commands
+            .send(Command::Ask {
+                peer,
+                question,
+                reply,
+            })
+            .map_err(|_| NodeError::Stopped)?;
+        done.await
+            .map_err(|_| NodeError::Stopped)?
+            .map_err(|reason| NodeError::Dial { peer, reason })
+    }
+
     /// The last messages this node dropped (malformed, oversized, over a limit), newest last.
     pub async fn dropped(&self) -> Vec<Dropped> {
         let (reply, done) = oneshot::channel();
@@ -340,11 +364,20 @@ pub(crate) enum Command {
         session: SessionId,
     },
     Retry(u64),
+    Ask {
+        peer: PeerId,
+        question: Vec<u8>,
+        reply: AnswerTo,
+    },
     Dropped {
         reply: oneshot::Sender<Vec<Dropped>>,
     },
     Shutdown,
 }
+
+/// Where the answer to a question goes: the answer (`None`: the peer has none), or why the
+/// peer could not be asked.
+type AnswerTo = oneshot::Sender<Result<Option<Vec<u8>>, String>>;
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
@@ -458,6 +491,10 @@ enum Purpose {
         session: SessionId,
     },
     Abort,
+    /// A question ([`Node::ask`]), answered to the waiter under this key.
+    Ask {
+        key: u64,
+    },
 }
 
 /// A proposal this node made, collecting signed acceptances.
@@ -571,6 +608,12 @@ struct Task {
     policy: Policy,
     seen: Box<dyn SeenSessions>,
     rate: RateLimit,
+    /// Questions, rate-limited apart from proposals, and who answers them.
+    ask_rate: RateLimit,
+    answers: Option<Answerer>,
+    /// Questions this node asked, waiting for their answer, by key.
+    asking: HashMap<u64, AnswerTo>,
+    next_ask: u64,
     commands: mpsc::UnboundedSender<Command>,
     incoming: mpsc::Sender<Session>,
     allowed: HashSet<PeerId>,
@@ -655,6 +698,17 @@ impl Task {
             }
             Command::Dropped { reply } => {
                 let _ = reply.send(self.dropped.iter().cloned().collect());
+            }
+            Command::Ask {
+                peer,
+                question,
+                reply,
+            } => {
+                let key = self.next_ask;
+                self.next_ask += 1;
+                self.asking.insert(key, reply);
+                let request = Request::Ask(question).encode();
+                self.dispatch(Outbound::new(peer, request, Purpose::Ask { key }));
             }
             Command::Shutdown => {}
         }
@@ -1608,6 +1662,7 @@ impl Task {
             | Purpose::Confirm { session, .. }
             | Purpose::Forward { session } => self.live.contains_key(session),
             Purpose::Abort => true,
+            Purpose::Ask { key } => self.asking.contains_key(key),
         }
     }
 
@@ -1637,6 +1692,11 @@ impl Task {
             ),
             Purpose::Forward { session } => self.forwarded(session),
             Purpose::Abort => {}
+            Purpose::Ask { key } => {
+                if let Some(reply) = self.asking.remove(&key) {
+                    let _ = reply.send(Err(reason));
+                }
+            }
         }
     }
 
@@ -1680,7 +1740,7 @@ impl Task {
                 Response::Rejected(r) | Response::Refused(r) => {
                     self.undeliverable(session, to, format!("rejected a message: {r}"))
                 }
-                Response::Accepted { .. } => {
+                Response::Accepted { .. } | Response::Answer(_) => {
                     self.undeliverable(session, to, "unexpected answer".into())
                 }
             },
@@ -1711,6 +1771,26 @@ impl Task {
             },
             Purpose::Forward { session } => self.forwarded(session),
             Purpose::Abort => {}
+            Purpose::Ask { key } => {
+                if let Some(reply) = self.asking.remove(&key) {
+                    let answer = match response {
+                        Response::Answer(bytes) => Some(bytes),
+                        _ => None,
+                    };
+                    let _ = reply.send(Ok(answer));
+                }
+            }
+        }
+    }
+
+    /// A peer's question, for the application's answerer.
+    fn on_ask(&mut self, peer: PeerId, question: &[u8]) -> Response {
+        if !self.ask_rate.take(peer, Instant::now()) {
+            return Response::Refused("too many questions".into());
+        }
+        match self.answers.as_ref().and_then(|a| a(&peer, question)) {
+            Some(answer) => Response::Answer(answer),
+            None => Response::Refused("no answer".into()),
         }
     }
 
@@ -1742,6 +1822,7 @@ impl Task {
             Ok(Request::Confirm(stamp)) => self.on_confirm(peer, stamp),
             Ok(Request::Message(payload)) => self.on_message(peer, payload),
             Ok(Request::Abort { session, reason }) => self.on_abort(peer, session, reason),
+            Ok(Request::Ask(question)) => self.on_ask(peer, &question),
         };
         let _ = self
             .swarm

@@ -21,6 +21,11 @@ pub enum Decision {
 /// a person refuses now and lets the initiator propose again once approved.
 pub type Policy = Arc<dyn Fn(&PeerId, &Proposal) -> Decision + Send + Sync>;
 
+/// The application's answer to a peer's question outside any session ([`Node::ask`](crate::Node::ask)):
+/// `None` if it has none. It runs on the node's event loop, so it must answer at once (from
+/// memory). Questions are rate-limited per peer like proposals, and only allowed peers ask.
+pub type Answerer = Arc<dyn Fn(&PeerId, &[u8]) -> Option<Vec<u8>> + Send + Sync>;
+
 /// A policy that accepts every well-formed proposal from a committee peer (tests and the demo).
 pub fn accept_all() -> Policy {
     Arc::new(|_, _| Decision::Accept)

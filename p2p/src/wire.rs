@@ -14,7 +14,9 @@
 //! | `Message` | 3, protocol payload |
 //! | `Abort` | 4, session id, reason |
 //! | `Confirm` | 5, digest, session id, acceptances hash, initiator signature |
+//! | `Ask` | 6, the application's question |
 //! | `Accepted` | 1, nonce, acceptance signature |
+//! | `Answer` | 10, the application's answer |
 //! | other responses | their tag (2 to 9), then a reason for `Refused` and `Rejected` |
 
 use tessera_core::{identity::SIGNATURE_LEN, SessionId};
@@ -59,6 +61,9 @@ pub enum Request {
     },
     /// A member's confirmation to another member of the start it received.
     Confirm(Stamp),
+    /// A question outside any session, for the application's [`Answerer`](crate::Answerer)
+    /// (a device asking its committee for a certificate it missed).
+    Ask(Vec<u8>),
 }
 
 /// A response: the acknowledgement of a request.
@@ -89,6 +94,8 @@ pub enum Response {
     Later,
     /// The request is malformed or over a limit.
     Rejected(String),
+    /// The application's answer to an [`Request::Ask`].
+    Answer(Vec<u8>),
 }
 
 impl std::fmt::Debug for Request {
@@ -100,6 +107,7 @@ impl std::fmt::Debug for Request {
             Request::Confirm(_) => write!(f, "Confirm"),
             Request::Message(p) => write!(f, "Message({} bytes)", p.len()),
             Request::Abort { reason, .. } => write!(f, "Abort({reason:?})"),
+            Request::Ask(q) => write!(f, "Ask({} bytes)", q.len()),
         }
     }
 }
@@ -143,6 +151,10 @@ impl Request {
                 w.bytes32(&stamp.acceptances);
                 w.raw(&stamp.signature);
             }
+            Request::Ask(query) => {
+                w.u8(6);
+                w.raw(query);
+            }
         }
         Zeroizing::new(w.finish())
     }
@@ -178,6 +190,7 @@ impl Request {
                 acceptances: r.bytes32()?,
                 signature: r.signature()?,
             }),
+            6 => Request::Ask(r.rest().to_vec()),
             _ => return Err(WireError::Invalid("unknown request type")),
         };
         r.end()?;
@@ -209,6 +222,10 @@ impl Response {
                 w.raw(truncate(why).as_bytes());
             }
             Response::Later => w.u8(9),
+            Response::Answer(bytes) => {
+                w.u8(10);
+                w.raw(bytes);
+            }
         }
         w.finish()
     }
@@ -229,6 +246,7 @@ impl Response {
             7 => Response::Ended,
             8 => Response::Rejected(reason(r.rest())?),
             9 => Response::Later,
+            10 => Response::Answer(r.rest().to_vec()),
             _ => return Err(WireError::Invalid("unknown response type")),
         };
         r.end()?;

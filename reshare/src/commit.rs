@@ -32,22 +32,45 @@ use crate::{
 /// It carries no epoch number and no key id of its own: a device recomputes both from its
 /// active epoch and the signed data here ([`Transition::verify`]), so a transition applies only
 /// to the epoch it names as its predecessor.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// It is kept and relayed as JSON (hex fields); everything in it is checked by
+/// [`Transition::verify`] before it is used.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Transition {
     /// The key id of the epoch this transition succeeds.
+    #[serde(with = "hex::serde")]
     pub old_key_id: [u8; 32],
     /// The digest of the reshare run: session id, dealers' old identifiers, commitments.
+    #[serde(with = "hex::serde")]
     pub run_digest: [u8; 32],
     /// The new threshold t'.
     pub threshold: u16,
     /// The new committee, in order.
     pub roster: Vec<IdentityKey>,
     /// The new verifying shares of identifiers 1..=|N|, in the suite's point encoding.
+    #[serde(with = "hex_list")]
     pub verifying_shares: Vec<Vec<u8>>,
     /// The confirmations of all |N| new parties over the new key id.
     pub certificate: Certificate,
     /// The test signature by all new parties, under the test key (see [`Transition::verify`]).
+    #[serde(with = "hex::serde")]
     pub test_signature: Vec<u8>,
+}
+
+/// A list of byte strings as a list of hex strings.
+mod hex_list {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        v.iter().map(hex::encode).collect::<Vec<_>>().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|h| hex::decode(h).map_err(serde::de::Error::custom))
+            .collect()
+    }
 }
 
 impl Transition {

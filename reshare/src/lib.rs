@@ -47,5 +47,5 @@ pub use commit::{ReshareOutput, Transition};
 pub use deal::PURPOSE as DEAL_PURPOSE;
 pub use error::{EpochError, ReshareError};
 pub use params::{Dealer, ReshareParams};
-pub use party::{Persist, ReshareParty};
+pub use party::{Persist, ReshareParty, CONFIRM as CONFIRM_ROUND};
 pub use record::{Committed, KeyRecord};

@@ -56,7 +56,8 @@ use crate::{
 const DEAL: u8 = 1;
 const SHARE: u8 = 2;
 const EVIDENCE: u8 = 3;
-const CONFIRM: u8 = 4;
+/// The round of a new party's confirmation (design §3.3 step 4, §5.7).
+pub const CONFIRM: u8 = 4;
 const CERTIFICATE: u8 = 5;
 const TEST_SIGNATURE: u8 = 6;
 /// The test signature's round r travels as reshare round `TEST_SIGN_OFFSET + r`.

@@ -64,6 +64,32 @@ impl<C: Ciphersuite> KeyRecord<C> {
         }
     }
 
+    /// A record read back from the device's store: its active share (if it holds one), the
+    /// share it staged and confirmed for the reshare `session` (if any), and the reshare it
+    /// deals in from its active epoch (if any). Refused unless the staged share is of this
+    /// key's next epoch.
+    pub fn restored(
+        group_key: C::Point,
+        active: Option<KeyShare<C>>,
+        staged: Option<(SessionId, PendingKeyShare<C>)>,
+        dealing: Option<SessionId>,
+    ) -> Result<Self, EpochError> {
+        let mut record = match active {
+            Some(a) if a.key_package().public().group_key() == &group_key => Self::new(a),
+            Some(_) => return Err(EpochError::NotNext),
+            None => Self::joining(group_key),
+        };
+        if record.active.is_some() {
+            record.dealing = dealing;
+        }
+        if let Some((session, pending)) = staged {
+            // Both marks name the one transition of this epoch; a stage of another session
+            // than the dealing mark's is refused like any second transition.
+            record.stage(session, pending)?;
+        }
+        Ok(record)
+    }
+
     /// The group key of the record.
     pub fn group_key(&self) -> &C::Point {
         &self.group_key

@@ -1,4 +1,4 @@
-//! `tessera keys list|show`: the keys this device holds a share of, from their public files
+//! `tessera keys list|show|resolve`: the keys this device holds a share of, from their public files
 //! only (design §5): nothing is decrypted and no passphrase is asked. An address is shown only
 //! for an active key (design §3.1 step 4).
 
@@ -27,6 +27,17 @@ pub enum Command {
         /// The Bitcoin network of a taproot key's address.
         #[arg(long, value_enum, default_value = "mainnet")]
         network: Network,
+    },
+    /// The operator's way out of a transition that will never complete: give up this
+    /// device's pending epoch (its staged share is erased) and its dealing mark, so another
+    /// reshare can run. Only when the reshare completed nowhere, or this device's new share
+    /// is not needed.
+    Resolve {
+        /// The key's name.
+        name: String,
+        /// The pending epoch to give up.
+        #[arg(long, value_name = "EPOCH")]
+        abandon: u64,
     },
 }
 
@@ -144,6 +155,22 @@ pub fn run(command: &Command, ctx: &Context, out: &Output) -> Result<(), Failure
             }
             let v = describe(name, &keys.epochs(name)?, &peers, *network)?;
             out.line(|| text(&v), || v.clone());
+        }
+        Command::Resolve { name, abandon } => {
+            if !keys.exists(name) {
+                return Err(Failure::usage(format!(
+                    "unknown key {name:?} (see `tessera keys list`)"
+                )));
+            }
+            let request = crate::device::control::Request::Abandon {
+                key: name.clone(),
+                epoch: *abandon,
+            };
+            let v = super::dispatch(ctx, &home, &request, out)?;
+            out.line(
+                || format!("{name}: the transition to epoch {abandon} is abandoned"),
+                || v.clone(),
+            );
         }
     }
     Ok(())

@@ -19,6 +19,8 @@ pub mod log;
 pub mod node;
 pub mod passphrase;
 pub mod peers;
+pub mod refresh;
+pub mod reshare;
 pub mod sign;
 pub mod vectors;
 pub mod verify;
@@ -77,6 +79,10 @@ pub enum Command {
     Keygen(keygen::Args),
     /// Co-sign a message with a key.
     Sign(sign::Args),
+    /// Move a key to a new committee or threshold; its address stays (not revocation).
+    Reshare(reshare::Args),
+    /// New shares of a key for the same committee and threshold.
+    Refresh(refresh::Args),
     /// Decide a proposal a running node holds for a person, or list them.
     Approve(approve::Args),
     /// The devices this one knows, by local name.
@@ -130,6 +136,8 @@ pub fn main() -> u8 {
         Command::Node(args) => node::run(&args, &ctx, &out),
         Command::Keygen(args) => keygen::run(&args, &ctx, &out),
         Command::Sign(args) => sign::run(&args, &ctx, &out),
+        Command::Reshare(args) => reshare::run(&args, &ctx, &out),
+        Command::Refresh(args) => refresh::run(&args, &ctx, &out),
         Command::Approve(args) => approve::run(&args, &ctx, &out),
         Command::Peers { command } => peers::run(&command, &ctx, &out),
         Command::Keys { command } => keys::run(&command, &ctx, &out),

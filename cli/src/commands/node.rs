@@ -39,6 +39,11 @@ pub struct Args {
     /// policy file.
     #[arg(long)]
     allow_blind_signing: bool,
+    /// Join, by a reshare, only the key with this group key (hex, as `tessera keys show`
+    /// prints it on a device that holds it; repeatable). Each reshare is still approved by a
+    /// person; a proposal to join any other key is refused.
+    #[arg(long, value_name = "HEX")]
+    expect_key: Vec<String>,
     /// Seconds a proposal waits for a person before it expires.
     #[arg(long, default_value_t = 600)]
     approval_timeout: u64,
@@ -64,6 +69,7 @@ pub fn options(
             auto_keygen,
             blind_signing: blind,
             auto_sign_keys: policy_keys(home)?,
+            expect_keys: Vec::new(),
         },
         approval_ttl: Duration::from_secs(ttl),
         limits: Default::default(),
@@ -126,6 +132,9 @@ fn show(r: &Request) -> String {
     if let Some(f) = &r.fingerprint {
         text.push_str(&format!("; fingerprint {f}"));
     }
+    if let Some(k) = &r.group_key {
+        text.push_str(&format!("; group key {k}"));
+    }
     if let (Some(m), Some(h)) = (&r.message, &r.message_sha256) {
         text.push_str(&format!("; message {m} (sha256 {h})"));
     }
@@ -139,26 +148,33 @@ fn show(r: &Request) -> String {
 /// Runs `tessera node`.
 pub fn run(args: &Args, ctx: &Context, out: &Output) -> Result<(), Failure> {
     let home = ctx.home()?;
-    let opts = options(
+    let mut opts = options(
         &home,
         args.auto_approve.contains(&Auto::Keygen),
         args.allow_blind_signing,
         args.approval_timeout,
         &args.listen,
     )?;
+    for key in &args.expect_key {
+        if hex::decode(key).is_err() {
+            return Err(Failure::usage(format!("--expect-key {key:?} is not hex")));
+        }
+    }
+    opts.rules.expect_keys = args.expect_key.clone();
     let passphrase = ctx.passphrase("Passphrase: ", false)?;
     let rt = super::runtime()?;
     rt.block_on(async {
         let runtime = Arc::new(Runtime::start(home, passphrase.as_bytes(), opts).await.map_err(failure)?);
         drop(passphrase);
+        // The control socket first: once "ready" is printed, commands reach this node.
+        let listener = control::bind(runtime.home().root())?;
+        tokio::spawn(control::serve(listener, runtime.clone()));
         let addresses: Vec<String> = runtime.addresses().iter().map(|a| a.to_string()).collect();
         out.line(
             || format!("node {} listening on {}\nready", runtime.peer_id(), addresses.join(", ")),
             || json!({ "peer_id": runtime.peer_id().to_string(), "addresses": addresses, "ready": true }),
         );
         tokio::spawn(runtime.clone().serve());
-        let listener = control::bind(runtime.home().root())?;
-        tokio::spawn(control::serve(listener, runtime.clone()));
         // Decisions typed at this terminal: `y ID` or `n ID`.
         let typed = runtime.clone();
         std::thread::spawn(move || {

@@ -51,6 +51,9 @@ pub struct Request {
     pub threshold: Option<u16>,
     /// The roster fingerprint, for humans to compare across devices.
     pub fingerprint: Option<String>,
+    /// The group key of a reshare, hex: the key a joining device is about to hold a share of.
+    #[serde(default)]
+    pub group_key: Option<String>,
     /// The message to sign, hex.
     pub message: Option<String>,
     /// Its SHA-256, hex.
@@ -77,6 +80,10 @@ pub struct Rules {
     pub blind_signing: bool,
     /// Keys (by key id, hex) whose raw-message signing the policy file approves.
     pub auto_sign_keys: Vec<String>,
+    /// `--expect-key`: the group keys (hex) this device may join by a reshare; empty: any,
+    /// each shown to a person. A reshare of a key this device holds is not affected.
+    #[serde(default)]
+    pub expect_keys: Vec<String>,
 }
 
 /// What a proposal needs before this device takes part, in words for the initiator.
@@ -202,6 +209,18 @@ impl Approvals {
         expired
     }
 
+    /// Whether this device may join the key `group_key` (encoded) by a reshare: any key
+    /// (shown to a person) unless `--expect-key` named some.
+    pub fn may_join(&self, group_key: &[u8]) -> bool {
+        let key = hex::encode(group_key);
+        self.rules.expect_keys.is_empty()
+            || self
+                .rules
+                .expect_keys
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(&key))
+    }
+
     /// The requests waiting for a person, oldest first.
     pub fn waiting(&self) -> Vec<Request> {
         self.waiting.iter().map(|w| w.request.clone()).collect()
@@ -258,6 +277,7 @@ mod tests {
             committee: vec![],
             threshold: None,
             fingerprint: None,
+            group_key: None,
             message: None,
             message_sha256: None,
             received: 0,
@@ -270,6 +290,7 @@ mod tests {
             auto_keygen: false,
             blind_signing: true,
             auto_sign_keys: vec![hex::encode([1; 32])],
+            expect_keys: Vec::new(),
         };
         let mut a = Approvals::new(rules, Duration::from_secs(60));
         let from = PeerId::random();

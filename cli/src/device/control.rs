@@ -1,8 +1,8 @@
 //! The control socket (design §6): while `tessera node` runs, the other commands hand it their
 //! work over `control.sock` in the home (owner-only, in an owner-only folder).
 //!
-//! One request per connection, one JSON line: `{"op": "keygen" | "sign" | "approvals" |
-//! "approve", …}`. The node answers with JSON lines: any number of `{"progress": "…"}`, then
+//! One request per connection, one JSON line: `{"op": "keygen" | "sign" | "reshare" |
+//! "abandon" | "approvals" | "approve", …}`. The node answers with JSON lines: any number of `{"progress": "…"}`, then
 //! `{"done": {…}}` or `{"failed": {"code", "message"}}`.
 
 use std::{
@@ -52,6 +52,25 @@ pub enum Request {
         message: String,
         /// The signers besides this device, by local name (empty: the first t).
         signers: Vec<String>,
+    },
+    /// `tessera reshare` (and `tessera refresh`: no new committee, no threshold).
+    Reshare {
+        /// The key's name.
+        key: String,
+        /// The new committee by local names (this device's own name for itself); `None`:
+        /// the same committee.
+        to: Option<Vec<String>>,
+        /// The new threshold (`None`: the same).
+        threshold: Option<u16>,
+        /// The old devices that deal, by local name (empty: the whole committee).
+        from: Vec<String>,
+    },
+    /// `tessera keys resolve KEY --abandon EPOCH`.
+    Abandon {
+        /// The key's name.
+        key: String,
+        /// The pending epoch given up.
+        epoch: u64,
     },
     /// `tessera approve --list`.
     Approvals,
@@ -174,6 +193,17 @@ pub async fn answer(
             Ok(m) => runtime.sign(&key, &m, &signers, &progress).await,
             Err(_) => Err(NodeFailure::Usage("the message is not hex".into())),
         },
+        Request::Reshare {
+            key,
+            to,
+            threshold,
+            from,
+        } => {
+            runtime
+                .reshare(&key, to.as_deref(), threshold, &from, &progress)
+                .await
+        }
+        Request::Abandon { key, epoch } => runtime.abandon(&key, epoch),
         Request::Approvals => Ok(serde_json::json!({ "waiting": runtime.waiting() })),
         Request::Approve { id, approve } => runtime
             .resolve(&id, approve)

@@ -38,6 +38,7 @@ use tessera_keygen::{
 use tessera_reshare::{Committed, Dealer, KeyRecord, ReshareParams, ReshareParty, Transition};
 use tessera_sign::{SignOutput, SignParty, SigningRequest};
 
+use crate::device::crash;
 pub use tessera_p2p::{identities, identity_of, peer_of};
 use tessera_p2p::{
     Draft, Kind, Node, NodeConfig, NodeError, PeerId, ProposeError, Reader, RunError, Session,
@@ -119,11 +120,29 @@ pub trait ShareStore<C: Ciphersuite>: Send + Sync {
         session: &SessionId,
         pending: &PendingKeyShare<C>,
     ) -> Result<(), String>;
-    /// Keeps a reshare's pending share of the next epoch.
+    /// Keeps a reshare's pending share of the next epoch, and `session` as the one transition
+    /// this device confirms a share of.
     fn reshare(&self, session: &SessionId, pending: &PendingKeyShare<C>) -> Result<(), String>;
-    /// The share is now active (a keygen's certificate, or a reshare's transition): the store
-    /// records it as such, and erases the key's previous epoch if it holds one.
-    fn activated(&self, _share: &KeyShare<C>) -> Result<(), String> {
+    /// Records that this device's confirmation of its pending share `key_id` of epoch `epoch`
+    /// is about to leave (design §5.7): a share whose confirmation never left is discarded
+    /// when the node restarts, one whose confirmation may have left is kept. An error sends
+    /// no confirmation.
+    fn confirming(&self, _key_id: &[u8; 32], _epoch: u64) -> Result<(), String> {
+        Ok(())
+    }
+    /// Keeps `session` as the one reshare this device deals in from epoch `epoch` of the key
+    /// `key_id`, before its first deal leaves.
+    fn dealing(&self, _key_id: &[u8; 32], _epoch: u64, _session: &SessionId) -> Result<(), String> {
+        Ok(())
+    }
+    /// The share is now active (a keygen's certificate, or a reshare's `transition`): the
+    /// store keeps the transition, records the share as active, and only then erases the
+    /// key's previous epoch if it holds one.
+    fn activated(
+        &self,
+        _share: &KeyShare<C>,
+        _transition: Option<&Transition>,
+    ) -> Result<(), String> {
         Ok(())
     }
     /// This device retired from the key at `epoch` (a reshare's transition left it out): the
@@ -168,6 +187,8 @@ pub struct Summary {
     pub message: Option<Vec<u8>>,
     /// The new committee of a reshare.
     pub new_roster: Vec<IdentityKey>,
+    /// The group key a reshare is of (what a joining device checks).
+    pub group_key: Option<Vec<u8>>,
 }
 
 /// The [`Summary`] of a draft's parameters.
@@ -199,6 +220,7 @@ pub fn summarize(draft: &Draft) -> Summary {
             if let Ok(p) = decode_reshare(&draft.params, [0; 32]) {
                 summary.threshold = Some(p.new_threshold);
                 summary.new_roster = p.new_roster;
+                summary.group_key = Some(p.group_key);
             }
         }
         Kind::Certify => {}
@@ -318,7 +340,9 @@ impl<C: Ciphersuite> Device<C> {
         pending.remove(i);
         drop(pending);
         self.store(Arc::new(Mutex::new(KeyRecord::new(share.clone()))));
-        self.shares.activated(&share).map_err(JobError::Persist)?;
+        self.shares
+            .activated(&share, None)
+            .map_err(JobError::Persist)?;
         Ok(share)
     }
 
@@ -340,6 +364,22 @@ impl<C: Ciphersuite> Device<C> {
         sessions.sort_unstable();
         sessions.dedup();
         sessions
+    }
+
+    /// The key ids this device waits for a transition of (design §3.3 step 4): the new
+    /// epoch's, for a share it staged; the old epoch's, for a reshare it only deals in.
+    pub fn awaiting_transitions(&self) -> Vec<[u8; 32]> {
+        let Ok(keys) = self.keys.lock() else {
+            return Vec::new();
+        };
+        keys.iter()
+            .filter_map(|r| r.lock().ok())
+            .filter_map(|r| match (r.pending(), r.dealing(), r.active()) {
+                (Some((_, p)), _, _) => Some(*p.key_id()),
+                (None, Some(_), Some(a)) => Some(*a.key_id()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Applies a reshare's certified transition that reached this device another way (a
@@ -395,7 +435,9 @@ impl<C: Ciphersuite> Device<C> {
             Committed::Activated(_) => {
                 self.keep(record);
                 if let Some(active) = &active {
-                    self.shares.activated(active).map_err(JobError::Persist)?;
+                    self.shares
+                        .activated(active, Some(transition))
+                        .map_err(JobError::Persist)?;
                 }
             }
         }
@@ -422,6 +464,42 @@ impl<C: Ciphersuite> Device<C> {
         // A joining record whose only content was this transition holds nothing now.
         keys.retain(|r| !emptied.iter().any(|e| Arc::ptr_eq(e, r)));
         any
+    }
+
+    /// Abandons, on the user's word, this device's transition to epoch `epoch` of the key
+    /// whose epochs on this device have the key ids `key_ids`: the share of that epoch it
+    /// staged, and its dealing from the epoch before. Whether there was one.
+    pub fn abandon_epoch(&self, key_ids: &[[u8; 32]], epoch: u64) -> bool {
+        let ours = |r: &KeyRecord<C>| {
+            r.active().is_some_and(|a| key_ids.contains(a.key_id()))
+                || r.pending()
+                    .is_some_and(|(_, p)| key_ids.contains(p.key_id()))
+        };
+        let sessions: Vec<SessionId> = match self.keys.lock() {
+            Ok(keys) => keys
+                .iter()
+                .filter_map(|r| r.lock().ok())
+                .filter(|r| ours(r))
+                .flat_map(|r| {
+                    let staged = r
+                        .pending()
+                        .filter(|(_, p)| p.epoch() == epoch)
+                        .map(|(s, _)| *s);
+                    let dealing = r
+                        .dealing()
+                        .filter(|_| {
+                            r.active().and_then(|a| a.epoch().checked_add(1)) == Some(epoch)
+                        })
+                        .copied();
+                    [staged, dealing]
+                })
+                .flatten()
+                .collect(),
+            Err(_) => return false,
+        };
+        // Every session is abandoned, not just the first.
+        let abandoned: Vec<bool> = sessions.iter().map(|s| self.abandon_reshare(s)).collect();
+        abandoned.contains(&true)
     }
 
     /// How many keys this device holds.
@@ -683,11 +761,15 @@ impl<C: Ciphersuite> Device<C> {
         // Whose confirmations are still missing when the certification stops, whatever
         // stopped it (this device's deadline, or another member's abort).
         let missing = Arc::new(Mutex::new(Vec::new()));
-        let certify = Watched {
-            inner: Certify::new(&pending, *session.id()),
-            missing: missing.clone(),
-        };
-        let certified = drive(certify, session).await;
+        let (store, key_id) = (self.shares.clone(), *pending.key_id());
+        let certify = Watched::new(Certify::new(&pending, *session.id()))
+            .recording(missing.clone())
+            .before(
+                Kind::Certify,
+                tessera_keygen::certify::CONFIRM_ROUND,
+                Box::new(move || store.confirming(&key_id, 0)),
+            );
+        let certified = run_watched(certify, session).await;
         let certificate = certified.map_err(|e| {
             let silent: Vec<PeerId> = missing
                 .lock()
@@ -840,15 +922,28 @@ impl<C: Ciphersuite> Device<C> {
         };
         // Staged in the record (which applies the one-transition rule), then stored; a store
         // that fails unstages it, and no confirmation goes out.
+        let staged_id = Arc::new(Mutex::new(None));
         let persist = {
-            let (record, store) = (record.clone(), self.shares.clone());
+            let (record, store, staged_id) =
+                (record.clone(), self.shares.clone(), staged_id.clone());
             Box::new(move |session: &SessionId, pending: &PendingKeyShare<C>| {
                 let mut r = record.lock().map_err(|_| "record poisoned".to_string())?;
                 r.stage(*session, Clone::clone(pending))
                     .map_err(|e| e.to_string())?;
                 store.reshare(session, pending).inspect_err(|_| {
                     r.unstage(session);
-                })
+                })?;
+                if let Ok(mut s) = staged_id.lock() {
+                    *s = Some((*pending.key_id(), pending.epoch()));
+                }
+                Ok(())
+            })
+        };
+        let confirming = {
+            let store = self.shares.clone();
+            Box::new(move || match staged_id.lock().ok().and_then(|s| *s) {
+                Some((key_id, epoch)) => store.confirming(&key_id, epoch),
+                None => Err("no staged share to confirm".to_string()),
             })
         };
         let party = if dealer {
@@ -857,7 +952,20 @@ impl<C: Ciphersuite> Device<C> {
                 .map_err(|_| JobError::Key("record poisoned".into()))?;
             r.share_for(draft.epoch)
                 .map_err(|e| JobError::Key(e.to_string()))?;
-            ReshareParty::dealer(params, &mut r, self.identity.clone(), persist, &mut rng())
+            let party =
+                ReshareParty::dealer(params, &mut r, self.identity.clone(), persist, &mut rng());
+            // The dealing mark is kept before the first deal leaves (the driver's start);
+            // a store that fails deals nothing.
+            if party.is_ok() {
+                if let Err(e) = self
+                    .shares
+                    .dealing(&draft.key_id, draft.epoch, session.id())
+                {
+                    r.abandon(session.id());
+                    return Err(JobError::Persist(e));
+                }
+            }
+            party
         } else {
             ReshareParty::joiner(params, self.identity.clone(), persist, &mut rng())
         }
@@ -865,7 +973,9 @@ impl<C: Ciphersuite> Device<C> {
             reason: e.to_string(),
             blamed: Vec::new(),
         })?;
-        let result = drive(party, session).await;
+        let party =
+            Watched::new(party).before(Kind::Reshare, tessera_reshare::CONFIRM_ROUND, confirming);
+        let result = run_watched(party, session).await;
         let r = record
             .lock()
             .map_err(|_| JobError::Key("record poisoned".into()))?;
@@ -888,17 +998,78 @@ impl<C: Ciphersuite> Device<C> {
     }
 }
 
-/// A protocol whose [`Protocol::waiting_for`] is recorded after every step, so the job still
-/// knows whom it waited for once the driver has consumed it.
+/// A protocol as a job runs it: whom it waits for is recorded after every step (so the job
+/// still knows once the driver has consumed it), and the test crash point is checked before
+/// any message leaves ([`crash`]).
 struct Watched<P> {
     inner: P,
-    missing: Arc<Mutex<Vec<tessera_core::PartyIndex>>>,
+    missing: Option<Arc<Mutex<Vec<tessera_core::PartyIndex>>>>,
+    kill_at: Option<crash::Point>,
+    before: Option<Before>,
+}
+
+/// A write that must be done before the first message of one round leaves (design §5.7): the
+/// mark that this device's confirmation may have left. If it fails, that step's messages are
+/// dropped: nothing is confirmed, and the session fails at its deadline.
+struct Before {
+    kind: Kind,
+    round: u8,
+    write: Box<dyn FnMut() -> Result<(), String> + Send>,
+    done: bool,
 }
 
 impl<P: Protocol> Watched<P> {
-    fn record(&self) {
-        if let Ok(mut m) = self.missing.lock() {
-            *m = self.inner.waiting_for();
+    fn new(inner: P) -> Self {
+        Watched {
+            inner,
+            missing: None,
+            kill_at: crash::point(),
+            before: None,
+        }
+    }
+
+    /// Runs `write` before the first message of `round` of protocol `kind` leaves.
+    fn before(
+        mut self,
+        kind: Kind,
+        round: u8,
+        write: Box<dyn FnMut() -> Result<(), String> + Send>,
+    ) -> Self {
+        self.before = Some(Before {
+            kind,
+            round,
+            write,
+            done: false,
+        });
+        self
+    }
+
+    /// Records whom the protocol waits for in `missing`.
+    fn recording(mut self, missing: Arc<Mutex<Vec<tessera_core::PartyIndex>>>) -> Self {
+        self.missing = Some(missing);
+        self
+    }
+
+    /// After a step that sends `out`, before it leaves.
+    fn stepped(&mut self, out: &mut Vec<tessera_core::protocol::Outgoing>) {
+        if let Some(point) = &self.kill_at {
+            point.check(out);
+        }
+        if let Some(b) = self.before.as_mut().filter(|b| !b.done) {
+            if crash::holds_round(out, b.kind, b.round) {
+                match (b.write)() {
+                    Ok(()) => b.done = true,
+                    Err(e) => {
+                        tracing::error!("not confirming: {e}");
+                        out.clear();
+                    }
+                }
+            }
+        }
+        if let Some(m) = &self.missing {
+            if let Ok(mut m) = m.lock() {
+                *m = self.inner.waiting_for();
+            }
         }
     }
 }
@@ -924,8 +1095,10 @@ impl<P: Protocol> Protocol for Watched<P> {
     }
 
     fn start(&mut self) -> Result<Vec<tessera_core::protocol::Outgoing>, P::Error> {
-        let out = self.inner.start();
-        self.record();
+        let mut out = self.inner.start();
+        if let Ok(o) = out.as_mut() {
+            self.stepped(o);
+        }
         out
     }
 
@@ -934,13 +1107,20 @@ impl<P: Protocol> Protocol for Watched<P> {
         from: tessera_core::PartyIndex,
         payload: &[u8],
     ) -> Result<tessera_core::Step<P::Output>, P::Error> {
-        let step = self.inner.receive(from, payload);
-        self.record();
+        let mut step = self.inner.receive(from, payload);
+        match step.as_mut() {
+            Ok(tessera_core::Step::Continue(out) | tessera_core::Step::Done(out, _)) => {
+                self.stepped(out)
+            }
+            Err(_) => self.stepped(&mut Vec::new()),
+        }
         step
     }
 
     fn parting(&mut self) -> Vec<tessera_core::protocol::Outgoing> {
-        self.inner.parting()
+        let mut out = self.inner.parting();
+        self.stepped(&mut out);
+        out
     }
 
     fn waiting_for(&self) -> Vec<tessera_core::PartyIndex> {
@@ -950,6 +1130,13 @@ impl<P: Protocol> Protocol for Watched<P> {
 
 /// Runs one protocol of a session, mapping its error for the job.
 async fn drive<P: Protocol>(party: P, session: &mut Session) -> Result<P::Output, JobError> {
+    run_watched(Watched::new(party), session).await
+}
+
+async fn run_watched<P: Protocol>(
+    party: Watched<P>,
+    session: &mut Session,
+) -> Result<P::Output, JobError> {
     match tessera_p2p::run(party, session).await {
         Ok(o) => Ok(o),
         Err(e) => Err(run_error(e, session)),

@@ -24,6 +24,7 @@ use tessera_core::{
     Ciphersuite, Identifier, IdentitySigner, KeyPackage, PublicKeyPackage, SecretScalar, Suite,
 };
 use tessera_keygen::{Certificate, KeyShare, PendingKeyShare, PublicKeyShare};
+use tessera_reshare::Transition;
 
 use crate::device::{
     error::StoreError,
@@ -45,6 +46,30 @@ impl Epoch {
     /// Whether the epoch is active (it has a certificate, checked when it was read).
     pub fn is_active(&self) -> bool {
         self.public.certificate.is_some()
+    }
+}
+
+/// The one transition a device takes part in from an epoch of a key (design §3.3 step 4),
+/// recorded by the reshare session's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// `epoch-<e>.session`: the session whose share of epoch e this device staged (and
+    /// confirmed).
+    Staged,
+    /// `epoch-<e>.dealing`: the session this device deals in from its active epoch e.
+    Dealing,
+    /// `epoch-<e>.confirmed`: this device's confirmation of its pending share of epoch e may
+    /// have left (written just before it is sent, design §5.7); it holds the key id.
+    Confirmed,
+}
+
+impl Mark {
+    fn suffix(self) -> &'static str {
+        match self {
+            Mark::Staged => "session",
+            Mark::Dealing => "dealing",
+            Mark::Confirmed => "confirmed",
+        }
     }
 }
 
@@ -80,6 +105,83 @@ impl Keystore {
 
     fn share_path(&self, name: &str, epoch: u64) -> PathBuf {
         self.key_dir(name).join(format!("epoch-{epoch}.share"))
+    }
+
+    fn mark_path(&self, name: &str, epoch: u64, mark: Mark) -> PathBuf {
+        self.key_dir(name)
+            .join(format!("epoch-{epoch}.{}", mark.suffix()))
+    }
+
+    fn transition_path(&self, name: &str, epoch: u64) -> PathBuf {
+        self.key_dir(name).join(format!("epoch-{epoch}.transition"))
+    }
+
+    /// Records `session` as this device's one transition `mark` at epoch `epoch` of key
+    /// `name` (design §3.3 step 4): written before the share it stages or the first deal
+    /// leaves, so a restarted node keeps the one-transition rule.
+    pub fn mark(
+        &self,
+        name: &str,
+        epoch: u64,
+        mark: Mark,
+        session: &[u8; 32],
+    ) -> Result<(), StoreError> {
+        files::create_dir(&self.dir)?;
+        files::create_dir(&self.key_dir(name))?;
+        files::write_atomic(
+            &self.mark_path(name, epoch, mark),
+            hex::encode(session).as_bytes(),
+        )
+    }
+
+    /// The session of a `mark` at epoch `epoch` of key `name`, if one is recorded.
+    pub fn marked(
+        &self,
+        name: &str,
+        epoch: u64,
+        mark: Mark,
+    ) -> Result<Option<[u8; 32]>, StoreError> {
+        let path = self.mark_path(name, epoch, mark);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = files::read(&path)?;
+        let mut session = [0; 32];
+        hex::decode_to_slice(text.trim_ascii(), &mut session)
+            .map_err(|_| StoreError::corrupt(&path, "not a session id"))?;
+        Ok(Some(session))
+    }
+
+    /// Removes a `mark` (its transition committed, or the user abandoned it).
+    pub fn unmark(&self, name: &str, epoch: u64, mark: Mark) -> Result<(), StoreError> {
+        files::erase(&self.mark_path(name, epoch, mark))
+    }
+
+    /// Keeps the certified `transition` that made epoch `epoch` of key `name`, before that
+    /// epoch is activated: a node restarted mid-commit finishes it from here, and relays it to
+    /// devices that missed it.
+    pub fn save_transition(
+        &self,
+        name: &str,
+        epoch: u64,
+        transition: &Transition,
+    ) -> Result<(), StoreError> {
+        let path = self.transition_path(name, epoch);
+        let bytes = serde_json::to_vec_pretty(transition)
+            .map_err(|_| StoreError::corrupt(&path, "unencodable"))?;
+        files::write_atomic(&path, &bytes)
+    }
+
+    /// The transition that made epoch `epoch` of key `name`, if kept (unverified: the caller
+    /// verifies it against the epoch it succeeds).
+    pub fn transition(&self, name: &str, epoch: u64) -> Result<Option<Transition>, StoreError> {
+        let path = self.transition_path(name, epoch);
+        if !path.exists() {
+            return Ok(None);
+        }
+        serde_json::from_slice(&files::read(&path)?)
+            .map(Some)
+            .map_err(|_| StoreError::corrupt(&path, "not a transition"))
     }
 
     /// The names of the keys in the home, sorted.
@@ -239,10 +341,15 @@ impl Keystore {
     }
 
     /// Erases epoch `epoch` of key `name`: the share file is overwritten and removed, then
-    /// the public file. Only after the next epoch is active, or on the user's word.
+    /// the public file and the epoch's marks and transition. Only after the next epoch is
+    /// active, or on the user's word.
     pub fn erase(&self, name: &str, epoch: u64) -> Result<(), StoreError> {
         files::erase(&self.share_path(name, epoch))?;
         files::erase(&self.public_path(name, epoch))?;
+        for mark in [Mark::Staged, Mark::Dealing, Mark::Confirmed] {
+            files::erase(&self.mark_path(name, epoch, mark))?;
+        }
+        files::erase(&self.transition_path(name, epoch))?;
         let dir = self.key_dir(name);
         if std::fs::read_dir(&dir)
             .map(|mut d| d.next().is_none())

@@ -28,9 +28,15 @@ use crate::device::{
     error::StoreError,
     jobs::{suite_of, summarize, Device, JobError, Served},
     peers::Peers,
+    relay::{Question, Relays},
     store::DiskStore,
-    Home, Keystore, Stored,
+    Home, Keystore, Mark, Stored,
 };
+
+/// How often a node asks its peers for what completes a session it missed the end of.
+const CATCH_UP_EVERY: Duration = Duration::from_secs(3);
+/// How long it waits for one peer's answer.
+const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How a node runs.
 #[derive(Debug, Clone)]
@@ -106,6 +112,7 @@ pub struct Runtime {
     names: Arc<Mutex<HashMap<[u8; 32], String>>>,
     approvals: Arc<Mutex<Approvals>>,
     approval_ttl: Duration,
+    relays: Arc<Relays>,
 }
 
 impl Runtime {
@@ -149,6 +156,8 @@ impl Runtime {
             options.listen.clone()
         };
         config.limits = options.limits.clone();
+        let relays = Arc::new(Relays::default());
+        config.answers = Some(relays.answerer());
         config.seen = Box::new(
             FileSeen::open(home.path("seen")).map_err(|e| StoreError::io(&home.path("seen"), e))?,
         );
@@ -162,6 +171,7 @@ impl Runtime {
             keystore.clone(),
             data_key.clone(),
             names.clone(),
+            relays.clone(),
         ));
         let suites = Suites {
             ed25519: Device::on_node(node.clone(), identity.clone())
@@ -184,47 +194,145 @@ impl Runtime {
             names,
             approvals,
             approval_ttl: options.approval_ttl,
+            relays,
         };
         runtime.load_keys(&data_key, &identity)?;
         runtime.allow_peers();
         Ok(runtime)
     }
 
-    /// Reads every key back: its newest active epoch, or a keygen's pending share.
+    /// Reads every key back (design §3.3 step 4, §5): its active epoch, with the share of
+    /// the next epoch it staged and the reshare it deals in, if any; a keygen's pending share;
+    /// a joining device's staged share. What a crash left half-done is finished here: an
+    /// epoch older than the active one is erased (the commit got that far), and a staged
+    /// epoch whose transition was kept is activated.
     fn load_keys(
         &self,
         data_key: &crate::device::keyring::DataKey,
         identity: &Ed25519Identity,
     ) -> Result<(), NodeFailure> {
         for name in self.keystore.names()? {
-            let epochs = self.keystore.epochs(&name)?;
+            let mut epochs = self.keystore.epochs(&name)?;
+            if let Some(a) = epochs.iter().rev().find(|e| e.is_active()).map(|e| e.epoch) {
+                for old in epochs.iter().filter(|e| e.epoch < a) {
+                    tracing::info!(key = %name, epoch = old.epoch, "erasing a superseded epoch");
+                    self.keystore.erase(&name, old.epoch)?;
+                }
+                epochs.retain(|e| e.epoch >= a);
+            }
             let Some(newest) = epochs.last() else {
                 continue;
             };
-            let active = epochs.iter().rev().find(|e| e.is_active());
             for e in &epochs {
                 if let Ok(mut n) = self.names.lock() {
                     n.insert(e.public.key_id, name.clone());
                 }
             }
             with_suite!(self.suites, newest.public.suite, |device, C| {
-                match active {
-                    Some(e) => {
-                        if let Stored::Active(share) =
-                            self.keystore.load::<C>(data_key, &name, e, identity)?
-                        {
-                            device.adopt(KeyRecord::new(share));
-                        }
-                    }
-                    None => {
-                        if let Stored::Pending(p) =
-                            self.keystore.load::<C>(data_key, &name, newest, identity)?
-                        {
-                            device.adopt_pending_keygen(p);
-                        }
-                    }
-                }
+                self.restore::<C>(device, data_key, identity, &name, &epochs)?
             });
+        }
+        Ok(())
+    }
+
+    /// [`Runtime::load_keys`] for one key of suite `C`, whose epochs (the active one first,
+    /// if any) are `epochs`.
+    fn restore<C: Ciphersuite>(
+        &self,
+        device: &Device<C>,
+        data_key: &crate::device::keyring::DataKey,
+        identity: &Ed25519Identity,
+        name: &str,
+        epochs: &[crate::device::Epoch],
+    ) -> Result<(), NodeFailure> {
+        let load = |e: &crate::device::Epoch| self.keystore.load::<C>(data_key, name, e, identity);
+        let (active, staged) = match epochs {
+            [a, rest @ ..] if a.is_active() => (Some(a), rest.first()),
+            [p, ..] => (None, Some(p)),
+            [] => return Ok(()),
+        };
+        let active = match active.map(load).transpose()? {
+            Some(Stored::Active(share)) => Some(share),
+            _ => None,
+        };
+        let staged = match staged.map(|e| (e, load(e))) {
+            Some((e, Ok(Stored::Pending(p)))) => Some((e, p)),
+            Some((_, Err(e))) => return Err(e.into()),
+            _ => None,
+        };
+        // A share whose confirmation never left (design §5.7) is discarded: no other device
+        // can have certified it, so nothing depends on it, and keeping it would hold the
+        // key's next transition for nothing. No half-made key is shown or used.
+        let staged = match staged {
+            Some((e, _))
+                if self
+                    .keystore
+                    .marked(name, e.epoch, Mark::Confirmed)?
+                    .is_none() =>
+            {
+                tracing::info!(key = %name, epoch = e.epoch, "discarding a share this device never confirmed");
+                self.keystore.erase(name, e.epoch)?;
+                if active.is_none() {
+                    if let Ok(mut n) = self.names.lock() {
+                        n.remove(&e.public.key_id);
+                    }
+                    return Ok(());
+                }
+                None
+            }
+            other => other,
+        };
+        // A keygen's pending share: no epoch before it.
+        if let (None, Some((e, pending))) = (&active, &staged) {
+            if e.epoch == 0 {
+                device.adopt_pending_keygen(pending.clone());
+                return Ok(());
+            }
+        }
+        let group_key = match (&active, &staged) {
+            (Some(a), _) => *a.key_package().public().group_key(),
+            (None, Some((_, p))) => *p.key_package().public().group_key(),
+            (None, None) => return Ok(()),
+        };
+        let dealing = match &active {
+            Some(a) => self.keystore.marked(name, a.epoch(), Mark::Dealing)?,
+            None => None,
+        };
+        let transition = match &staged {
+            Some((e, _)) => self.keystore.transition(name, e.epoch)?,
+            None => None,
+        };
+        let staged = match staged {
+            Some((e, p)) => {
+                // Without its mark (an older home), the share's key id names its session.
+                let session = self
+                    .keystore
+                    .marked(name, e.epoch, Mark::Staged)?
+                    .unwrap_or(*p.key_id());
+                Some((session, p))
+            }
+            None => None,
+        };
+        if let Some(a) = &active {
+            self.relays.keep_certificate(a.certificate());
+            if let Some(t) = self.keystore.transition(name, a.epoch())? {
+                self.relays.keep_transition(&t);
+            }
+        }
+        let record = KeyRecord::restored(group_key, active, staged, dealing).map_err(|_| {
+            NodeFailure::Store(StoreError::corrupt(
+                &self.home.path("keys").join(name),
+                "its epochs do not follow each other",
+            ))
+        })?;
+        device.adopt(record);
+        if let Some(t) = transition {
+            match device.commit_reshare(&t) {
+                Ok(c) => {
+                    tracing::info!(key = %name, "finished a commit a restart cut short: {c:?}")
+                }
+                Err(e) => tracing::warn!(key = %name, "a kept transition does not apply: {e}"),
+            }
         }
         Ok(())
     }
@@ -304,13 +412,75 @@ impl Runtime {
         );
     }
 
-    /// Serves sessions other devices start, each on its own task, until the node stops.
+    /// Serves sessions other devices start, each on its own task, until the node stops; and
+    /// meanwhile asks peers for what completes a session this device missed the end of.
     pub async fn serve(self: Arc<Self>) {
+        tokio::spawn(self.clone().catch_up());
         while let Some(session) = self.node.next_session().await {
             let me = self.clone();
             tokio::spawn(async move {
                 let _ = me.serve_one(session).await;
             });
+        }
+    }
+
+    /// Relay on reconnection (design §3.3 step 4): every few seconds, while a share of this
+    /// device waits for its certificate or transition, asks its peers for it
+    /// ([`crate::device::relay`]); what a peer answers is verified before it is applied.
+    async fn catch_up(self: Arc<Self>) {
+        loop {
+            self.catch_up_suite(&self.suites.ed25519).await;
+            self.catch_up_suite(&self.suites.secp256k1).await;
+            self.catch_up_suite(&self.suites.taproot).await;
+            tokio::time::sleep(CATCH_UP_EVERY).await;
+        }
+    }
+
+    async fn catch_up_suite<C: Ciphersuite>(&self, device: &Device<C>) {
+        for pending in device.pending_keygens() {
+            let roster: Vec<PeerId> = pending.roster().iter().filter_map(peer_of).collect();
+            let question = Question::Certificate(*pending.key_id());
+            self.ask_around(&roster, question, |answer| {
+                serde_json::from_slice::<tessera_keygen::Certificate>(answer)
+                    .ok()
+                    .and_then(|c| device.activate(&c).ok())
+                    .map(|_| "activated from a relayed certificate".to_string())
+            })
+            .await;
+        }
+        let everyone: Vec<PeerId> = self
+            .peers
+            .lock()
+            .map(|p| p.all().iter().filter_map(|c| c.id()).collect())
+            .unwrap_or_default();
+        for key_id in device.awaiting_transitions() {
+            self.ask_around(&everyone, Question::Transition(key_id), |answer| {
+                serde_json::from_slice::<tessera_reshare::Transition>(answer)
+                    .ok()
+                    .and_then(|t| device.commit_reshare(&t).ok())
+                    .map(|c| format!("committed a relayed transition: {c:?}"))
+            })
+            .await;
+        }
+    }
+
+    /// Asks `peers` (this device left out) `question` one at a time, until `apply` takes an
+    /// answer (it verifies it; a wrong answer is skipped).
+    async fn ask_around(
+        &self,
+        peers: &[PeerId],
+        question: Question,
+        apply: impl Fn(&[u8]) -> Option<String>,
+    ) {
+        for peer in peers.iter().filter(|p| **p != self.peer_id()) {
+            let asked = self.node.ask(*peer, question.encode());
+            if let Ok(Ok(Some(answer))) = tokio::time::timeout(ASK_TIMEOUT, asked).await {
+                if let Some(done) = apply(&answer) {
+                    tracing::info!(?question, from = %self.name_of(peer), "{done}");
+                    return;
+                }
+                tracing::warn!(?question, from = %self.name_of(peer), "a relayed answer does not apply");
+            }
         }
     }
 
@@ -410,8 +580,11 @@ impl Runtime {
         }
     }
 
-    /// A peer's local name, else its PeerId.
+    /// A peer's local name (this device's own for itself), else its PeerId.
     fn name_of(&self, peer: &PeerId) -> String {
+        if *peer == self.peer_id() {
+            return self.home.config().name.clone();
+        }
         self.peers
             .lock()
             .ok()
@@ -492,14 +665,7 @@ impl Runtime {
         signers: &[String],
         progress: &(dyn Fn(String) + Sync),
     ) -> Result<Value, NodeFailure> {
-        let epochs = self.keystore.epochs(name).map_err(|_| {
-            NodeFailure::Usage(format!("unknown key {name:?} (see `tessera keys list`)"))
-        })?;
-        let e = epochs
-            .iter()
-            .rev()
-            .find(|e| e.is_active())
-            .ok_or_else(|| NodeFailure::Usage(format!("key {name:?} is not active yet")))?;
+        let e = self.active_epoch(name)?;
         let public = &e.public;
         let me = self.peer_id();
         let chosen = if signers.is_empty() {
@@ -531,6 +697,124 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// `tessera reshare` and `tessera refresh` (design §3.3): the key `name` reshared by its
+    /// committee's devices `from` (default: all of them, so that every device leaving the
+    /// committee erases its share) to the devices `to` (default: the same committee) with
+    /// threshold `threshold` (default: the same).
+    pub async fn reshare(
+        &self,
+        name: &str,
+        to: Option<&[String]>,
+        threshold: Option<u16>,
+        from: &[String],
+        progress: &(dyn Fn(String) + Sync),
+    ) -> Result<Value, NodeFailure> {
+        let e = self.active_epoch(name)?;
+        let public = &e.public;
+        let me = self.peer_id();
+        let committee: Vec<PeerId> = public.roster.iter().filter_map(peer_of).collect();
+        let dealers = if from.is_empty() {
+            committee.clone()
+        } else {
+            let mut d = self.resolve_peers(from)?;
+            if !d.contains(&me) {
+                d.insert(0, me);
+            }
+            d
+        };
+        if let Some(p) = dealers.iter().find(|p| !committee.contains(p)) {
+            return Err(NodeFailure::Usage(format!(
+                "{} holds no share of {name:?} (see `tessera keys show {name}`)",
+                self.name_of(p)
+            )));
+        }
+        let new_roster = match to {
+            Some([]) => {
+                return Err(NodeFailure::Usage(
+                    "name the new committee with --to".into(),
+                ))
+            }
+            Some(names) => self.resolve_peers(names)?,
+            None => committee.clone(),
+        };
+        let threshold = threshold.unwrap_or(public.threshold);
+        let names: Vec<String> = new_roster.iter().map(|p| self.name_of(p)).collect();
+        progress(format!(
+            "proposing a reshare of {name} to {threshold}-of-{} ({}), dealt by {} devices",
+            new_roster.len(),
+            names.join(", "),
+            dealers.len()
+        ));
+        let key_id = public.key_id;
+        let mut roster = dealers.clone();
+        roster.extend(new_roster.iter().filter(|p| !dealers.contains(p)));
+        let result = with_suite!(self.suites, public.suite, |device, C| self
+            .until_approved(progress, || device.reshare(
+                &key_id,
+                &dealers,
+                &new_roster,
+                threshold
+            ))
+            .await
+            .map(|(c, t)| served::<C>(&Served::Reshare(c, t))));
+        self.log_initiated("reshare", name, e.epoch, &roster, None, &result);
+        result
+    }
+
+    /// The newest active epoch of key `name`.
+    fn active_epoch(&self, name: &str) -> Result<crate::device::Epoch, NodeFailure> {
+        let epochs = self.keystore.epochs(name).map_err(|_| {
+            NodeFailure::Usage(format!("unknown key {name:?} (see `tessera keys list`)"))
+        })?;
+        epochs
+            .into_iter()
+            .rev()
+            .find(|e| e.is_active())
+            .ok_or_else(|| NodeFailure::Usage(format!("key {name:?} is not active on this device")))
+    }
+
+    /// `tessera keys resolve NAME --abandon EPOCH`: the operator gives up this device's
+    /// transition to epoch `epoch` of key `name` (design §3.3 step 4): the share of that epoch
+    /// it staged is erased, and the mark of the reshare it dealt in from the epoch before is
+    /// removed, so that another reshare can run. The active epoch stays.
+    pub fn abandon(&self, name: &str, epoch: u64) -> Result<Value, NodeFailure> {
+        let epochs = self.keystore.epochs(name).map_err(|_| {
+            NodeFailure::Usage(format!("unknown key {name:?} (see `tessera keys list`)"))
+        })?;
+        let staged = epochs.iter().find(|e| e.epoch == epoch && !e.is_active());
+        if epochs.iter().any(|e| e.epoch == epoch && e.is_active()) {
+            return Err(NodeFailure::Usage(format!(
+                "epoch {epoch} of {name:?} is active: only a pending epoch can be abandoned"
+            )));
+        }
+        let before = epoch.checked_sub(1);
+        let dealing = match before {
+            Some(b) => self.keystore.marked(name, b, Mark::Dealing)?,
+            None => None,
+        };
+        if staged.is_none() && dealing.is_none() {
+            return Err(NodeFailure::Usage(format!(
+                "{name:?} has no pending transition to epoch {epoch} (see `tessera keys show {name}`)"
+            )));
+        }
+        let any = epochs
+            .first()
+            .ok_or_else(|| NodeFailure::Usage("no epoch".into()))?;
+        let key_ids: Vec<[u8; 32]> = epochs.iter().map(|e| e.public.key_id).collect();
+        with_suite!(self.suites, any.public.suite, |device, _C| {
+            device.abandon_epoch(&key_ids, epoch);
+        });
+        if staged.is_some() {
+            self.keystore.erase(name, epoch)?;
+        }
+        if let Some(b) = before {
+            self.keystore.unmark(name, b, Mark::Dealing)?;
+        }
+        Ok(json!({ "key": name, "abandoned": epoch }))
+    }
+}
+
 /// What a served or initiated session produced, as JSON (hex fields).
 fn served<C: Ciphersuite>(s: &Served<C>) -> Value {
     match s {
@@ -549,10 +833,23 @@ fn served<C: Ciphersuite>(s: &Served<C>) -> Value {
             "signature": out.signature.to_bytes().map(hex::encode).unwrap_or_default(),
             "verifying_key": C::serialize_verifying_key(&out.output_key).map(hex::encode).unwrap_or_default(),
         }),
-        Served::Reshare(committed, _) => json!({
-            "protocol": "reshare",
-            "committed": format!("{committed:?}"),
-        }),
+        Served::Reshare(committed, transition) => match committed {
+            tessera_reshare::Committed::Activated(epoch) => json!({
+                "protocol": "reshare",
+                "committed": "activated",
+                "epoch": epoch,
+                "key_id": hex::encode(transition.certificate.key_id),
+                "threshold": transition.threshold,
+                "parties": transition.roster.len(),
+            }),
+            tessera_reshare::Committed::Retired => json!({
+                "protocol": "reshare",
+                "committed": "retired",
+                "key_id": hex::encode(transition.certificate.key_id),
+                "threshold": transition.threshold,
+                "parties": transition.roster.len(),
+            }),
+        },
     }
 }
 
@@ -611,6 +908,35 @@ fn refusals(home: Home) -> std::sync::mpsc::SyncSender<Record> {
         }
     });
     tx
+}
+
+/// Why a signing or reshare proposal cannot run on this device, if it cannot: the key is not
+/// held here (a reshare may still make this device join it), or its epoch is not the active
+/// one here (design §3.3 step 4).
+fn not_held(
+    home: &Home,
+    names: &Mutex<HashMap<[u8; 32], String>>,
+    proposal: &Proposal,
+) -> Option<String> {
+    let draft = &proposal.draft;
+    if !matches!(draft.kind, Kind::Sign | Kind::Reshare) {
+        return None;
+    }
+    let none =
+        || (draft.kind == Kind::Sign).then(|| "this device holds no share of that key".into());
+    let name = names.lock().ok()?.get(&draft.key_id).cloned();
+    let Some(epochs) = name.and_then(|n| Keystore::new(home.root()).epochs(&n).ok()) else {
+        return none();
+    };
+    let Some(active) = epochs.iter().rev().find(|e| e.is_active()) else {
+        return none();
+    };
+    (active.public.key_id != draft.key_id).then(|| {
+        format!(
+            "epoch {} of that key is superseded here by epoch {}",
+            draft.epoch, active.epoch
+        )
+    })
 }
 
 fn policy(
@@ -680,6 +1006,7 @@ fn policy(
                     .collect(),
                 threshold,
                 fingerprint,
+                group_key: summary.group_key.as_ref().map(hex::encode),
                 message_sha256: summary
                     .message
                     .as_ref()
@@ -694,6 +1021,29 @@ fn policy(
             return tessera_p2p::Decision::Refuse(
                 "the suggested key name is not a valid name".into(),
             );
+        }
+        // What cannot run here is refused at once, before a person is asked: signing with a
+        // key this device holds no share of, or with an epoch a reshare superseded.
+        if let Some(why) = not_held(&home, &names, proposal) {
+            return tessera_p2p::Decision::Refuse(why);
+        }
+        // A reshare of a key this device does not hold makes it join that key: only the
+        // expected one, if `--expect-key` named any (design §6).
+        let summary = summarize(&proposal.draft);
+        let joining = proposal.draft.kind == Kind::Reshare
+            && names
+                .lock()
+                .map(|n| !n.contains_key(&proposal.draft.key_id))
+                .unwrap_or(true);
+        if joining {
+            let expected = approvals
+                .lock()
+                .is_ok_and(|a| summary.group_key.as_ref().is_some_and(|k| a.may_join(k)));
+            if !expected {
+                return tessera_p2p::Decision::Refuse(
+                    "this device does not expect to join that key (--expect-key)".into(),
+                );
+            }
         }
         let decision = match approvals.lock() {
             Ok(mut a) => a.decide(initiator, proposal, describe),

@@ -12,7 +12,8 @@ use crate::device::jobs::ShareStore;
 use tessera_core::{Ciphersuite, SessionId};
 use tessera_keygen::{KeyShare, PendingKeyShare};
 
-use crate::device::{keyring::DataKey, Keystore};
+use crate::device::{keyring::DataKey, relay::Relays, Keystore, Mark};
+use tessera_reshare::Transition;
 
 /// The home's keystore as the jobs' store, with the names of the keys it holds by key id.
 pub struct DiskStore {
@@ -20,6 +21,8 @@ pub struct DiskStore {
     data_key: Arc<DataKey>,
     /// Key id → local name, for every epoch stored (what approvals show).
     names: Arc<Mutex<HashMap<[u8; 32], String>>>,
+    /// What this device relays to peers that missed the end of a session.
+    relays: Arc<Relays>,
 }
 
 impl DiskStore {
@@ -28,11 +31,13 @@ impl DiskStore {
         keystore: Keystore,
         data_key: Arc<DataKey>,
         names: Arc<Mutex<HashMap<[u8; 32], String>>>,
+        relays: Arc<Relays>,
     ) -> Self {
         DiskStore {
             keystore,
             data_key,
             names,
+            relays,
         }
     }
 
@@ -72,7 +77,7 @@ impl<C: Ciphersuite> ShareStore<C> for DiskStore {
         self.save(&self.keystore.free_name(name), pending)
     }
 
-    fn reshare(&self, _: &SessionId, pending: &PendingKeyShare<C>) -> Result<(), String> {
+    fn reshare(&self, session: &SessionId, pending: &PendingKeyShare<C>) -> Result<(), String> {
         let group_key = pending.public().group_key;
         let name = match self
             .keystore
@@ -84,21 +89,60 @@ impl<C: Ciphersuite> ShareStore<C> for DiskStore {
                 .keystore
                 .free_name(&format!("key-{}", &hex::encode(&group_key)[2..10])),
         };
+        // The mark first: a mark without its share is swept at the next start, a share
+        // without its mark would not say which session it belongs to.
+        self.keystore
+            .mark(&name, pending.epoch(), Mark::Staged, session)
+            .map_err(|e| e.to_string())?;
         self.save(&name, pending)
     }
 
-    fn activated(&self, share: &KeyShare<C>) -> Result<(), String> {
+    fn confirming(&self, key_id: &[u8; 32], epoch: u64) -> Result<(), String> {
+        let name = self.name_of(key_id)?;
+        self.keystore
+            .mark(&name, epoch, Mark::Confirmed, key_id)
+            .map_err(|e| e.to_string())
+    }
+
+    fn dealing(&self, key_id: &[u8; 32], epoch: u64, session: &SessionId) -> Result<(), String> {
+        let name = self.name_of(key_id)?;
+        self.keystore
+            .mark(&name, epoch, Mark::Dealing, session)
+            .map_err(|e| e.to_string())
+    }
+
+    fn activated(
+        &self,
+        share: &KeyShare<C>,
+        transition: Option<&Transition>,
+    ) -> Result<(), String> {
         let name = self.name_of(share.key_id())?;
         let epoch = share.epoch();
+        // The transition before the certificate: a crash between the two leaves a pending
+        // epoch that the next start activates from the kept transition.
+        if let Some(t) = transition {
+            self.keystore
+                .save_transition(&name, epoch, t)
+                .map_err(|e| e.to_string())?;
+        }
         self.keystore
             .activate(&name, epoch, share.certificate())
             .map_err(|e| e.to_string())?;
+        for mark in [Mark::Staged, Mark::Confirmed] {
+            self.keystore
+                .unmark(&name, epoch, mark)
+                .map_err(|e| e.to_string())?;
+        }
         for older in self.keystore.epochs(&name).map_err(|e| e.to_string())? {
             if older.epoch < epoch {
                 self.keystore
                     .erase(&name, older.epoch)
                     .map_err(|e| e.to_string())?;
             }
+        }
+        self.relays.keep_certificate(share.certificate());
+        if let Some(t) = transition {
+            self.relays.keep_transition(t);
         }
         Ok(())
     }

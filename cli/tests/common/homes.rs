@@ -49,6 +49,28 @@ pub fn json(home: &Path, args: &[&str]) -> Value {
         .unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
 }
 
+/// Approves (or refuses) at `home`'s node the first request that arrives within 30 s.
+pub fn decide(home: &Path, approve: bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting = json(home, &["approve", "--list"]);
+        if let Some(id) = waiting["waiting"][0]["id"].as_str() {
+            let mut args = vec!["approve", id];
+            if !approve {
+                args.push("--refuse");
+            }
+            json(home, &args);
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no request reached {}",
+            home.display()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -67,13 +89,23 @@ impl NodeProcess {
         Self::start_with(tessera(home)).0
     }
 
+    /// [`NodeProcess::start`] with more arguments for `tessera node`.
+    pub fn start_extra(home: &Path, extra: &[&str]) -> Self {
+        Self::spawn(tessera(home), extra).0
+    }
+
     /// Starts `tessera node --auto-approve keygen --allow-blind-signing` from `command` (a
     /// [`tessera`] command, perhaps changed) and waits for its "ready" line; also how long
     /// that took.
-    pub fn start_with(mut command: Command) -> (Self, Duration) {
+    pub fn start_with(command: Command) -> (Self, Duration) {
+        Self::spawn(command, &[])
+    }
+
+    fn spawn(mut command: Command, extra: &[&str]) -> (Self, Duration) {
         let started = Instant::now();
         let mut child = command
             .args(["node", "--auto-approve", "keygen", "--allow-blind-signing"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -96,23 +128,28 @@ impl Drop for NodeProcess {
     }
 }
 
-/// Three homes that know each other; their folder is removed when dropped.
+/// Homes that know each other (a, b and c unless named); their folder is removed when
+/// dropped.
 pub struct World {
     dir: PathBuf,
 }
 
 impl World {
     pub fn new(name: &str) -> Self {
+        Self::of(name, &["a", "b", "c"])
+    }
+
+    /// Homes named `names` that know each other.
+    pub fn of(name: &str, names: &[&str]) -> Self {
         let dir =
             std::env::temp_dir().join(format!("tessera-devices-{}-{name}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         let world = World { dir };
-        let names = ["a", "b", "c"];
-        for n in names {
+        for &n in names {
             let listen = format!("/ip4/127.0.0.1/tcp/{}", free_port());
             json(&world.home(n), &["init", "--name", n, "--listen", &listen]);
         }
-        for x in names {
+        for &x in names {
             for y in names.iter().filter(|y| **y != x) {
                 let me = json(&world.home(y), &["peers", "list"])["me"]
                     .as_str()

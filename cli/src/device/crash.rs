@@ -1,0 +1,82 @@
+//! The crash point of the crash-safety tests (design §5.7): with
+//! `TESSERA_TEST_KILL_AT=KIND:ROUND` in its environment (`keygen`, `certify`, `sign` or
+//! `reshare`, and a protocol round from 1), a device's process sends itself SIGKILL at the
+//! moment its first message of that round would leave: everything before is done (shares
+//! persisted, files written), nothing of the round is sent. It is read once, when the first
+//! job starts, and changes nothing else; unset, nothing is checked.
+
+use std::sync::OnceLock;
+
+use tessera_core::protocol::{Header, Kind, Outgoing};
+
+/// Where to die.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Point {
+    kind: Kind,
+    round: u8,
+}
+
+/// The environment variable.
+pub const VAR: &str = "TESSERA_TEST_KILL_AT";
+
+/// The crash point set in the environment, if any.
+pub fn point() -> Option<Point> {
+    static POINT: OnceLock<Option<Point>> = OnceLock::new();
+    *POINT.get_or_init(|| parse(&std::env::var(VAR).ok()?))
+}
+
+fn parse(text: &str) -> Option<Point> {
+    let (kind, round) = text.split_once(':')?;
+    let kind = match kind {
+        "keygen" => Kind::Keygen,
+        "certify" => Kind::Certify,
+        "sign" => Kind::Sign,
+        "reshare" => Kind::Reshare,
+        _ => return None,
+    };
+    Some(Point {
+        kind,
+        round: round.parse().ok()?,
+    })
+}
+
+/// Whether `out` holds a message of round `round` of protocol `kind`.
+pub fn holds_round(out: &[Outgoing], kind: Kind, round: u8) -> bool {
+    out.iter()
+        .any(|o| Header::decode(&o.payload).is_ok_and(|(h, _)| h.kind == kind && h.round == round))
+}
+
+impl Point {
+    /// Kills this process if `out` holds a message of the point's round.
+    pub fn check(&self, out: &[Outgoing]) {
+        if holds_round(out, self.kind, self.round) {
+            // A real SIGKILL, as a power cut or the OOM killer would deliver it.
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &std::process::id().to_string()])
+                .status();
+            // The signal is on its way; nothing of this step may leave meanwhile.
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_kind_and_round() {
+        assert_eq!(
+            parse("reshare:4"),
+            Some(Point {
+                kind: Kind::Reshare,
+                round: 4
+            })
+        );
+        assert_eq!(parse("reshare"), None);
+        assert_eq!(parse("dance:1"), None);
+        assert_eq!(parse("sign:x"), None);
+    }
+}
