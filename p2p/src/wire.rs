@@ -410,6 +410,8 @@ mod tests {
                 acceptances: [3; 32],
                 signature: [4; 64],
             }),
+            Request::Ask(b"{\"certificate\":\"00\"}".to_vec()),
+            Request::Ask(Vec::new()),
         ];
         for r in requests {
             assert_eq!(Request::decode(&r.encode()).unwrap(), r);
@@ -427,6 +429,8 @@ mod tests {
             Response::Ended,
             Response::Rejected("too big".into()),
             Response::Later,
+            Response::Answer(vec![9; 100]),
+            Response::Answer(Vec::new()),
         ];
         for r in responses {
             assert_eq!(Response::decode(&r.encode()).unwrap(), r);

@@ -395,3 +395,65 @@ async fn one_peer_holds_at_most_its_sessions_and_an_ended_one_frees_its_slot() {
         "no session starts again"
     );
 }
+
+/// Questions outside any session (design §6.3, §7.2): a node answers from its application's
+/// answerer, refuses what it has no answer to, and limits each peer's questions like its
+/// proposals; a node with no answerer refuses them all; `Node::ask` returns the answer.
+#[tokio::test]
+async fn questions_are_answered_refused_and_rate_limited() {
+    let limits = Limits {
+        proposals_per_minute: 3,
+        ..common::quick_limits()
+    };
+    let (keypair, _) = tessera_p2p::identities(&[1; 32]).unwrap();
+    let mut config = tessera_p2p::NodeConfig::new(keypair, tessera_p2p::accept_all());
+    config.limits = limits.clone();
+    config.answers = Some(Arc::new(|_, q: &[u8]| {
+        (q == b"known").then(|| b"yes".to_vec())
+    }));
+    let answering = Node::start(config).await.unwrap();
+    let mut raw = raw_for(&answering, 2);
+    let known = Request::Ask(b"known".to_vec());
+    assert_eq!(
+        ask(&mut raw, &answering, &known).await.unwrap(),
+        Response::Answer(b"yes".to_vec())
+    );
+    assert!(matches!(
+        ask(&mut raw, &answering, &Request::Ask(b"other".to_vec()))
+            .await
+            .unwrap(),
+        Response::Refused(_)
+    ));
+    assert_eq!(
+        ask(&mut raw, &answering, &known).await.unwrap(),
+        Response::Answer(b"yes".to_vec())
+    );
+    // The fourth question within the minute is over the peer's rate.
+    assert!(matches!(
+        ask(&mut raw, &answering, &known).await.unwrap(),
+        Response::Refused(r) if r.contains("too many")
+    ));
+    // A node without an answerer has nothing to say; Node::ask reports answers and refusals.
+    let silent = common::node(3, limits).await;
+    let mut raw = raw_for(&silent, 4);
+    assert!(matches!(
+        ask(&mut raw, &silent, &known).await.unwrap(),
+        Response::Refused(_)
+    ));
+    silent.allow(answering.peer_id(), answering.addresses().to_vec());
+    answering.allow(silent.peer_id(), silent.addresses().to_vec());
+    assert_eq!(
+        silent
+            .ask(answering.peer_id(), b"known".to_vec())
+            .await
+            .unwrap(),
+        Some(b"yes".to_vec())
+    );
+    assert_eq!(
+        silent
+            .ask(answering.peer_id(), b"x".to_vec())
+            .await
+            .unwrap(),
+        None
+    );
+}
