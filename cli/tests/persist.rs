@@ -66,6 +66,43 @@ async fn a_keygen_share_that_cannot_be_kept_is_not_confirmed() {
     assert!(devices[..2].iter().all(|d| d.pending_keygens().len() == 1));
 }
 
+/// A store that keeps shares but cannot record that a confirmation is about to leave.
+struct NoConfirmedMark;
+
+impl ShareStore<Ed25519> for NoConfirmedMark {
+    fn keygen(&self, _: &str, _: &SessionId, _: &PendingKeyShare<Ed25519>) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn reshare(&self, _: &SessionId, _: &PendingKeyShare<Ed25519>) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn confirming(&self, _: &[u8; 32], _: u64) -> Result<(), String> {
+        Err("read-only file system".into())
+    }
+}
+
+/// Design §5.7: a device that cannot record its confirmation sends none, and nothing of the
+/// session after it either (not even the certificate it could relay with its own signature
+/// in it), so no device holds a key whose share this device might later discard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmation_that_cannot_be_recorded_is_not_sent() {
+    let mut devices = cluster::<Ed25519>(2, quick_limits()).await;
+    devices.push(device_with_store::<Ed25519>(3, quick_limits(), Arc::new(NoConfirmedMark)).await);
+    introduce(&devices);
+    let mut served = serve(&devices[1..], 1);
+    let all: Vec<_> = devices.iter().collect();
+    let first = devices[0].keygen(peers(&all), 2).await;
+    assert!(
+        first.is_err(),
+        "no certificate without device 2's confirmation"
+    );
+    let outcomes = reports(&mut served, 2).await;
+    assert!(outcomes.iter().all(|(_, o)| o.is_err()));
+    assert!(devices.iter().all(|d| d.key_count() == 0));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reshare_share_that_cannot_be_kept_is_not_confirmed() {
     let disk = Arc::new(FullDisk::default());

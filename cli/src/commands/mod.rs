@@ -12,6 +12,7 @@
 
 pub mod approve;
 pub mod demo;
+pub mod health;
 pub mod init;
 pub mod keygen;
 pub mod keys;
@@ -83,6 +84,8 @@ pub enum Command {
     Reshare(reshare::Args),
     /// New shares of a key for the same committee and threshold.
     Refresh(refresh::Args),
+    /// Check that every share of a key is there and works: a test signature with every device.
+    Health(health::Args),
     /// Decide a proposal a running node holds for a person, or list them.
     Approve(approve::Args),
     /// The devices this one knows, by local name.
@@ -138,6 +141,7 @@ pub fn main() -> u8 {
         Command::Sign(args) => sign::run(&args, &ctx, &out),
         Command::Reshare(args) => reshare::run(&args, &ctx, &out),
         Command::Refresh(args) => refresh::run(&args, &ctx, &out),
+        Command::Health(args) => health::run(&args, &ctx, &out),
         Command::Approve(args) => approve::run(&args, &ctx, &out),
         Command::Peers { command } => peers::run(&command, &ctx, &out),
         Command::Keys { command } => keys::run(&command, &ctx, &out),

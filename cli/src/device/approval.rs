@@ -5,6 +5,8 @@
 //!   runs with `--allow-blind-signing`; then approved automatically only where the home's
 //!   `policy.json` allows that key (`{"sign": {"keys": ["NAME", …]}}`), else by a person.
 //! - A reshare is never approved automatically.
+//! - A health check (design §3.5) is approved automatically: it signs a fixed message under
+//!   a test key that no spend uses.
 //!
 //! The node's policy must answer at once, so a proposal that needs a person is refused with
 //! [`AWAITING`] and kept here; the person approves or refuses it at the node's prompt or with
@@ -180,6 +182,9 @@ impl Approvals {
         match proposal.draft.kind {
             Kind::Keygen if self.rules.auto_keygen => Verdict::Accept,
             Kind::Keygen | Kind::Reshare => Verdict::AskPerson,
+            // A health check's test signature is under a key no spend uses (design §3.5);
+            // the node's policy has already checked that this device holds that epoch.
+            Kind::Sign if crate::device::jobs::summarize(&proposal.draft).health => Verdict::Accept,
             Kind::Sign if !self.rules.blind_signing => Verdict::Refuse(
                 "blind signing of raw messages is off on this device (--allow-blind-signing)"
                     .into(),

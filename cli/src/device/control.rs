@@ -2,7 +2,7 @@
 //! work over `control.sock` in the home (owner-only, in an owner-only folder).
 //!
 //! One request per connection, one JSON line: `{"op": "keygen" | "sign" | "reshare" |
-//! "abandon" | "approvals" | "approve", …}`. The node answers with JSON lines: any number of `{"progress": "…"}`, then
+//! "abandon" | "health" | "approvals" | "approve", …}`. The node answers with JSON lines: any number of `{"progress": "…"}`, then
 //! `{"done": {…}}` or `{"failed": {"code", "message"}}`.
 
 use std::{
@@ -64,6 +64,11 @@ pub enum Request {
         threshold: Option<u16>,
         /// The old devices that deal, by local name (empty: the whole committee).
         from: Vec<String>,
+    },
+    /// `tessera health KEY`.
+    Health {
+        /// The key's name.
+        key: String,
     },
     /// `tessera keys resolve KEY --abandon EPOCH`.
     Abandon {
@@ -204,6 +209,7 @@ pub async fn answer(
                 .await
         }
         Request::Abandon { key, epoch } => runtime.abandon(&key, epoch),
+        Request::Health { key } => runtime.health(&key, &progress).await,
         Request::Approvals => Ok(serde_json::json!({ "waiting": runtime.waiting() })),
         Request::Approve { id, approve } => runtime
             .resolve(&id, approve)

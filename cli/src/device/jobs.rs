@@ -167,6 +167,24 @@ impl<C: Ciphersuite> ShareStore<C> for InMemory {
     }
 }
 
+/// The last byte of a signing session's parameters that makes it a health check (design
+/// §3.5); absent, the session signs the message for use.
+const HEALTH: u8 = 1;
+
+/// The message of a health check's test signature: a domain and the key id.
+pub fn health_message(key_id: &[u8; 32]) -> Vec<u8> {
+    let mut m = b"tessera/v1/health/test-signature".to_vec();
+    m.extend_from_slice(key_id);
+    m
+}
+
+/// The offset τ of a health check's test key `P + τ·G` (design §3.5): hashed from the key id
+/// under its own domain, so no signing request, which derives keys from P by BIP-32 and
+/// TapTweak hashes only, can name that key, and no health check makes a usable signature.
+fn health_offset<C: Ciphersuite>(key_id: &[u8; 32]) -> C::Scalar {
+    C::hash_to_scalar(b"tessera/v1/health/test-key", &[key_id])
+}
+
 /// The suite a session's proposal is for (the first byte of every job's parameters).
 pub fn suite_of(session: &Session) -> Option<Suite> {
     let suite = *session.proposal().draft.params.first()?;
@@ -189,6 +207,9 @@ pub struct Summary {
     pub new_roster: Vec<IdentityKey>,
     /// The group key a reshare is of (what a joining device checks).
     pub group_key: Option<Vec<u8>>,
+    /// A signing session that is a health check (design §3.5): its test signature is under
+    /// a key no spend uses.
+    pub health: bool,
 }
 
 /// The [`Summary`] of a draft's parameters.
@@ -214,6 +235,9 @@ pub fn summarize(draft: &Draft) -> Summary {
             let n = r.u16().unwrap_or(0);
             if (0..n).all(|_| r.u16().is_ok()) {
                 summary.message = r.long().ok().map(<[u8]>::to_vec);
+                summary.health = r.u8() == Ok(HEALTH)
+                    && r.end().is_ok()
+                    && summary.message.as_deref() == Some(&health_message(&draft.key_id)[..]);
             }
         }
         Kind::Reshare => {
@@ -599,6 +623,28 @@ impl<C: Ciphersuite> Device<C> {
         signers: Vec<PeerId>,
         message: &[u8],
     ) -> Result<SignOutput<C>, JobError> {
+        self.propose_sign(key_id, signers, message, false).await
+    }
+
+    /// Proposes a health check of the key `key_id` to `signers` (this device among them): a
+    /// test signature under the test key, every share checked against its verifying share
+    /// (design §3.5). A share that fails names its device.
+    pub async fn health(
+        &self,
+        key_id: &[u8; 32],
+        signers: Vec<PeerId>,
+    ) -> Result<SignOutput<C>, JobError> {
+        self.propose_sign(key_id, signers, &health_message(key_id), true)
+            .await
+    }
+
+    async fn propose_sign(
+        &self,
+        key_id: &[u8; 32],
+        signers: Vec<PeerId>,
+        message: &[u8],
+        health: bool,
+    ) -> Result<SignOutput<C>, JobError> {
         let share = self
             .share(key_id)
             .ok_or_else(|| JobError::Key("no active share of this key".into()))?;
@@ -617,6 +663,9 @@ impl<C: Ciphersuite> Device<C> {
             w.u16(id.get());
         }
         w.long(message);
+        if health {
+            w.u8(HEALTH);
+        }
         let draft = Draft {
             kind: Kind::Sign,
             params: w.finish(),
@@ -840,8 +889,13 @@ impl<C: Ciphersuite> Device<C> {
             );
         }
         let message = r.long().map_err(bad)?.to_vec();
-        r.end().map_err(bad)?;
         let draft = &session.proposal().draft;
+        let health = match r.u8() {
+            Ok(HEALTH) if message == health_message(&draft.key_id) => true,
+            Ok(_) => return Err(JobError::Params("not a signing purpose of this key")),
+            Err(_) => false,
+        };
+        r.end().map_err(bad)?;
         let record = self
             .record(&draft.key_id)
             .ok_or_else(|| JobError::Key("no active share of this key".into()))?;
@@ -864,18 +918,27 @@ impl<C: Ciphersuite> Device<C> {
                 "a signer's identifier is not its roster position",
             ));
         }
+        // A health check signs under the test key, untweaked; a signature under P's output
+        // key (BIP-86 for Taproot) otherwise.
+        let (key, tweak) = if health {
+            let test_key = share
+                .key_package()
+                .offset(&health_offset::<C>(&draft.key_id))
+                .map_err(|e| JobError::Key(e.to_string()))?;
+            (test_key, Tweak::none())
+        } else if C::BIP340 {
+            (share.key_package().clone(), Tweak::bip86())
+        } else {
+            (share.key_package().clone(), Tweak::none())
+        };
         let request = SigningRequest {
             session_id: *session.id(),
             message,
-            tweak: if C::BIP340 {
-                Tweak::bip86()
-            } else {
-                Tweak::none()
-            },
+            tweak,
             signers: ids.iter().copied().collect::<BTreeSet<_>>(),
         };
         let party = SignParty::new(
-            share.key_package(),
+            &key,
             request,
             ids.into_iter().zip(roster).collect(),
             self.identity.clone() as Arc<dyn IdentitySigner>,
@@ -885,6 +948,11 @@ impl<C: Ciphersuite> Device<C> {
             reason: e.to_string(),
             blamed: Vec::new(),
         })?;
+        let party = if health {
+            party.checking_every_share()
+        } else {
+            party
+        };
         Ok(Served::Sign(drive(party, session).await?))
     }
 
@@ -1006,6 +1074,9 @@ struct Watched<P> {
     missing: Option<Arc<Mutex<Vec<tessera_core::PartyIndex>>>>,
     kill_at: Option<crash::Point>,
     before: Option<Before>,
+    /// The write before a round failed: nothing more leaves, and the protocol never
+    /// finishes (the session fails at its deadline), so this device never confirms.
+    poisoned: bool,
 }
 
 /// A write that must be done before the first message of one round leaves (design §5.7): the
@@ -1025,6 +1096,7 @@ impl<P: Protocol> Watched<P> {
             missing: None,
             kill_at: crash::point(),
             before: None,
+            poisoned: false,
         }
     }
 
@@ -1055,12 +1127,17 @@ impl<P: Protocol> Watched<P> {
         if let Some(point) = &self.kill_at {
             point.check(out);
         }
+        if self.poisoned {
+            out.clear();
+            return;
+        }
         if let Some(b) = self.before.as_mut().filter(|b| !b.done) {
             if crash::holds_round(out, b.kind, b.round) {
                 match (b.write)() {
                     Ok(()) => b.done = true,
                     Err(e) => {
                         tracing::error!("not confirming: {e}");
+                        self.poisoned = true;
                         out.clear();
                     }
                 }
@@ -1113,6 +1190,9 @@ impl<P: Protocol> Protocol for Watched<P> {
                 self.stepped(out)
             }
             Err(_) => self.stepped(&mut Vec::new()),
+        }
+        if self.poisoned {
+            return step.map(|_| tessera_core::Step::Continue(Vec::new()));
         }
         step
     }

@@ -112,6 +112,31 @@ impl Keystore {
             .join(format!("epoch-{epoch}.{}", mark.suffix()))
     }
 
+    fn tombstone_path(&self, name: &str, epoch: u64) -> PathBuf {
+        self.key_dir(name).join(format!("epoch-{epoch}.erasing"))
+    }
+
+    /// Finishes every erase of key `name` that a crash cut short (its tombstone is there).
+    pub fn finish_erasures(&self, name: &str) -> Result<(), StoreError> {
+        let dir = self.key_dir(name);
+        let entries = std::fs::read_dir(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        let cut_short: Vec<u64> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_prefix("epoch-")?
+                    .strip_suffix(".erasing")?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        for epoch in cut_short {
+            self.erase(name, epoch)?;
+        }
+        Ok(())
+    }
+
     fn transition_path(&self, name: &str, epoch: u64) -> PathBuf {
         self.key_dir(name).join(format!("epoch-{epoch}.transition"))
     }
@@ -344,12 +369,18 @@ impl Keystore {
     /// the public file and the epoch's marks and transition. Only after the next epoch is
     /// active, or on the user's word.
     pub fn erase(&self, name: &str, epoch: u64) -> Result<(), StoreError> {
+        // A tombstone first: an erase cut short by a crash is finished at the next start
+        // ([`Keystore::finish_erasures`]) rather than leaving a public file whose share is
+        // gone, which would stop the node.
+        let tombstone = self.tombstone_path(name, epoch);
+        files::write_atomic(&tombstone, b"")?;
         files::erase(&self.share_path(name, epoch))?;
         files::erase(&self.public_path(name, epoch))?;
         for mark in [Mark::Staged, Mark::Dealing, Mark::Confirmed] {
             files::erase(&self.mark_path(name, epoch, mark))?;
         }
         files::erase(&self.transition_path(name, epoch))?;
+        files::erase(&tombstone)?;
         let dir = self.key_dir(name);
         if std::fs::read_dir(&dir)
             .map(|mut d| d.next().is_none())
@@ -539,6 +570,24 @@ mod tests {
         ));
         store.erase("vault", 0).unwrap();
         assert!(!store.exists("vault"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// An erase cut short after the share file went (a crash) is finished at the next start:
+    /// the public file whose share is gone does not stay to stop the node.
+    #[test]
+    fn an_erase_cut_short_is_finished() {
+        let (dir, data_key) = scratch("erasing");
+        let store = Keystore::new(&dir);
+        let (shares, _) = key::<Ed25519>();
+        store
+            .save_pending(&data_key, "vault", &shares[0].0)
+            .unwrap();
+        store.mark("vault", 0, Mark::Confirmed, &[1; 32]).unwrap();
+        files::write_atomic(&store.tombstone_path("vault", 0), b"").unwrap();
+        files::erase(&store.share_path("vault", 0)).unwrap();
+        store.finish_erasures("vault").unwrap();
+        assert!(!store.exists("vault"), "nothing of the epoch is left");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -212,6 +212,10 @@ impl Runtime {
         identity: &Ed25519Identity,
     ) -> Result<(), NodeFailure> {
         for name in self.keystore.names()? {
+            self.keystore.finish_erasures(&name)?;
+            if !self.keystore.exists(&name) {
+                continue;
+            }
             let mut epochs = self.keystore.epochs(&name)?;
             if let Some(a) = epochs.iter().rev().find(|e| e.is_active()).map(|e| e.epoch) {
                 for old in epochs.iter().filter(|e| e.epoch < a) {
@@ -251,25 +255,20 @@ impl Runtime {
             [p, ..] => (None, Some(p)),
             [] => return Ok(()),
         };
-        let active = match active.map(load).transpose()? {
-            Some(Stored::Active(share)) => Some(share),
-            _ => None,
-        };
-        let staged = match staged.map(|e| (e, load(e))) {
-            Some((e, Ok(Stored::Pending(p)))) => Some((e, p)),
-            Some((_, Err(e))) => return Err(e.into()),
-            _ => None,
-        };
-        // A share whose confirmation never left (design §5.7) is discarded: no other device
-        // can have certified it, so nothing depends on it, and keeping it would hold the
-        // key's next transition for nothing. No half-made key is shown or used.
-        let staged = match staged {
-            Some((e, _))
-                if self
+        // A share whose confirmation never left (design §5.7) is discarded, before it is
+        // even read: no other device can have certified it, so nothing depends on it, and
+        // keeping it would hold the key's next transition for nothing. No half-made key is
+        // shown or used. Only a share this version staged (its staged mark written first)
+        // can be known unconfirmed; one without the mark (an older home) is kept.
+        let unconfirmed = |e: &crate::device::Epoch| -> Result<bool, StoreError> {
+            Ok(self.keystore.marked(name, e.epoch, Mark::Staged)?.is_some()
+                && self
                     .keystore
                     .marked(name, e.epoch, Mark::Confirmed)?
-                    .is_none() =>
-            {
+                    .is_none())
+        };
+        let staged = match staged {
+            Some(e) if unconfirmed(e)? => {
                 tracing::info!(key = %name, epoch = e.epoch, "discarding a share this device never confirmed");
                 self.keystore.erase(name, e.epoch)?;
                 if active.is_none() {
@@ -281,6 +280,15 @@ impl Runtime {
                 None
             }
             other => other,
+        };
+        let active = match active.map(load).transpose()? {
+            Some(Stored::Active(share)) => Some(share),
+            _ => None,
+        };
+        let staged = match staged.map(|e| (e, load(e))) {
+            Some((e, Ok(Stored::Pending(p)))) => Some((e, p)),
+            Some((_, Err(e))) => return Err(e.into()),
+            _ => None,
         };
         // A keygen's pending share: no epoch before it.
         if let (None, Some((e, pending))) = (&active, &staged) {
@@ -298,8 +306,15 @@ impl Runtime {
             Some(a) => self.keystore.marked(name, a.epoch(), Mark::Dealing)?,
             None => None,
         };
+        // A damaged transition file is only relay data: the relay brings it again.
         let transition = match &staged {
-            Some((e, _)) => self.keystore.transition(name, e.epoch)?,
+            Some((e, _)) => self
+                .keystore
+                .transition(name, e.epoch)
+                .unwrap_or_else(|err| {
+                    tracing::warn!(key = %name, "a kept transition is unreadable: {err}");
+                    None
+                }),
             None => None,
         };
         let staged = match staged {
@@ -315,7 +330,7 @@ impl Runtime {
         };
         if let Some(a) = &active {
             self.relays.keep_certificate(a.certificate());
-            if let Some(t) = self.keystore.transition(name, a.epoch())? {
+            if let Ok(Some(t)) = self.keystore.transition(name, a.epoch()) {
                 self.relays.keep_transition(&t);
             }
         }
@@ -762,6 +777,101 @@ impl Runtime {
         result
     }
 
+    /// `tessera health`: a test signature of key `name` with every device of its committee
+    /// that answers, each share checked against its verifying share (design §3.5). Devices
+    /// that do not answer, refuse, or whose share fails are left out and the check runs again
+    /// with the rest, while at least t remain.
+    pub async fn health(
+        &self,
+        name: &str,
+        progress: &(dyn Fn(String) + Sync),
+    ) -> Result<Value, NodeFailure> {
+        let e = self.active_epoch(name)?;
+        let public = &e.public;
+        let me = self.peer_id();
+        let t = usize::from(public.threshold);
+        let mut answering: Vec<PeerId> = public.roster.iter().filter_map(peer_of).collect();
+        let mut silent: Vec<(PeerId, String)> = Vec::new();
+        let mut failed: Vec<(PeerId, String)> = Vec::new();
+        for peer in answering.clone().into_iter().filter(|p| *p != me) {
+            progress(format!("reaching {}", self.name_of(&peer)));
+            match tokio::time::timeout(ASK_TIMEOUT, self.node.connect(peer)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => silent.push((peer, e.to_string())),
+                Err(_) => silent.push((peer, "no answer within 5 s".into())),
+            }
+        }
+        answering.retain(|p| !silent.iter().any(|(s, _)| s == p));
+        let key_id = public.key_id;
+        let signed = loop {
+            if answering.len() < t {
+                break false;
+            }
+            progress(format!("test signature with {} devices", answering.len()));
+            let result = with_suite!(self.suites, public.suite, |device, _C| device
+                .health(&key_id, answering.clone())
+                .await
+                .map(|_| ()));
+            let left_out = match result {
+                Ok(()) => break true,
+                Err(JobError::Propose(ProposeError::Refused { peer, reason })) => {
+                    failed.push((peer, format!("refused: {reason}")));
+                    vec![peer]
+                }
+                Err(JobError::Propose(ProposeError::Unreachable { peer, reason })) => {
+                    silent.push((peer, reason));
+                    vec![peer]
+                }
+                Err(JobError::Run { reason, blamed }) if !blamed.is_empty() => {
+                    for b in &blamed {
+                        failed.push((*b, reason.clone()));
+                    }
+                    blamed
+                }
+                Err(e) => return Err(e.into()),
+            };
+            answering.retain(|p| !left_out.contains(p));
+        };
+        let names = |list: &[(PeerId, String)]| -> Vec<Value> {
+            list.iter()
+                .map(|(p, why)| json!({ "name": self.name_of(p), "peer_id": p.to_string(), "reason": why }))
+                .collect()
+        };
+        let answered: Vec<String> = if signed {
+            answering.iter().map(|p| self.name_of(p)).collect()
+        } else {
+            Vec::new()
+        };
+        let warning = (answered.len() <= t).then(|| {
+            format!(
+                "only {} of {} devices passed and the threshold is {t}: one more loss and the \
+                 key is gone; restore or replace the missing devices (tessera repair, or a \
+                 reshare) now",
+                answered.len(),
+                public.roster.len()
+            )
+        });
+        let result = json!({
+            "key": name,
+            "epoch": e.epoch,
+            "threshold": t,
+            "parties": public.roster.len(),
+            "passed": answered,
+            "silent": names(&silent),
+            "failed": names(&failed),
+            "warning": warning,
+        });
+        self.log_initiated(
+            "health",
+            name,
+            e.epoch,
+            &answering,
+            None,
+            &Ok(result.clone()),
+        );
+        Ok(result)
+    }
+
     /// The newest active epoch of key `name`.
     fn active_epoch(&self, name: &str) -> Result<crate::device::Epoch, NodeFailure> {
         let epochs = self.keystore.epochs(name).map_err(|_| {
@@ -783,6 +893,11 @@ impl Runtime {
             NodeFailure::Usage(format!("unknown key {name:?} (see `tessera keys list`)"))
         })?;
         let staged = epochs.iter().find(|e| e.epoch == epoch && !e.is_active());
+        if epoch == 0 {
+            return Err(NodeFailure::Usage(
+                "epoch 0 is a keygen's: its pending share waits for its certificate".into(),
+            ));
+        }
         if epochs.iter().any(|e| e.epoch == epoch && e.is_active()) {
             return Err(NodeFailure::Usage(format!(
                 "epoch {epoch} of {name:?} is active: only a pending epoch can be abandoned"
@@ -802,9 +917,15 @@ impl Runtime {
             .first()
             .ok_or_else(|| NodeFailure::Usage("no epoch".into()))?;
         let key_ids: Vec<[u8; 32]> = epochs.iter().map(|e| e.public.key_id).collect();
-        with_suite!(self.suites, any.public.suite, |device, _C| {
-            device.abandon_epoch(&key_ids, epoch);
-        });
+        // Given up in memory first, under the record's lock: a transition that commits
+        // meanwhile leaves nothing to give up, and then nothing is erased here.
+        let given_up = with_suite!(self.suites, any.public.suite, |device, _C| device
+            .abandon_epoch(&key_ids, epoch));
+        if !given_up {
+            return Err(NodeFailure::Usage(format!(
+                "{name:?} has no pending transition to epoch {epoch} here (it may have just completed: see `tessera keys show {name}`)"
+            )));
+        }
         if staged.is_some() {
             self.keystore.erase(name, epoch)?;
         }
@@ -925,6 +1046,16 @@ fn not_held(
     let none =
         || (draft.kind == Kind::Sign).then(|| "this device holds no share of that key".into());
     let name = names.lock().ok()?.get(&draft.key_id).cloned();
+    // A reshare of an epoch this device does not know, of a key it holds: an epoch it has
+    // left behind (erased since), not a key to join.
+    if name.is_none() && draft.kind == Kind::Reshare {
+        let group_key = summarize(draft).group_key?;
+        return Keystore::new(home.root())
+            .find_group(&group_key)
+            .ok()
+            .flatten()
+            .map(|_| "that epoch of this key is superseded here".into());
+    }
     let Some(epochs) = name.and_then(|n| Keystore::new(home.root()).epochs(&n).ok()) else {
         return none();
     };

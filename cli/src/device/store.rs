@@ -71,10 +71,14 @@ impl<C: Ciphersuite> ShareStore<C> for DiskStore {
     fn keygen(
         &self,
         name: &str,
-        _: &SessionId,
+        session: &SessionId,
         pending: &PendingKeyShare<C>,
     ) -> Result<(), String> {
-        self.save(&self.keystore.free_name(name), pending)
+        let name = self.keystore.free_name(name);
+        self.save(&name, pending)?;
+        self.keystore
+            .mark(&name, pending.epoch(), Mark::Staged, session)
+            .map_err(|e| e.to_string())
     }
 
     fn reshare(&self, session: &SessionId, pending: &PendingKeyShare<C>) -> Result<(), String> {
@@ -89,12 +93,12 @@ impl<C: Ciphersuite> ShareStore<C> for DiskStore {
                 .keystore
                 .free_name(&format!("key-{}", &hex::encode(&group_key)[2..10])),
         };
-        // The mark first: a mark without its share is swept at the next start, a share
-        // without its mark would not say which session it belongs to.
+        // The share first (which refuses a slot holding another share), then its mark: a
+        // share without the mark is kept at the next start whatever happened (design §5.7).
+        self.save(&name, pending)?;
         self.keystore
             .mark(&name, pending.epoch(), Mark::Staged, session)
-            .map_err(|e| e.to_string())?;
-        self.save(&name, pending)
+            .map_err(|e| e.to_string())
     }
 
     fn confirming(&self, key_id: &[u8; 32], epoch: u64) -> Result<(), String> {
