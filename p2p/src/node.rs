@@ -209,6 +209,7 @@ impl Node {
             commands: commands.clone(),
             incoming: incoming_tx,
             allowed: HashSet::new(),
+            addresses: HashMap::new(),
             initiating: HashMap::new(),
             pending: HashMap::new(),
             live: HashMap::new(),
@@ -617,6 +618,9 @@ struct Task {
     commands: mpsc::UnboundedSender<Command>,
     incoming: mpsc::Sender<Session>,
     allowed: HashSet<PeerId>,
+    /// The addresses each allowed peer was admitted with: every dial tries them, whatever
+    /// the swarm forgot after earlier failed dials (a peer that was down for a while).
+    addresses: HashMap<PeerId, Vec<Multiaddr>>,
     initiating: HashMap<[u8; 32], Initiating>,
     pending: HashMap<[u8; 32], Pending>,
     live: HashMap<SessionId, Live>,
@@ -658,9 +662,10 @@ impl Task {
             Command::Allow { peer, addresses } => {
                 self.allowed.insert(peer);
                 self.swarm.behaviour_mut().allow.allow_peer(peer);
-                for a in addresses {
-                    self.swarm.add_peer_address(peer, a);
+                for a in &addresses {
+                    self.swarm.add_peer_address(peer, a.clone());
                 }
+                self.addresses.entry(peer).or_default().extend(addresses);
             }
             Command::Connect { peer, reply } => {
                 if self.swarm.is_connected(&peer) {
@@ -1583,8 +1588,11 @@ impl Task {
     /// port gives two ordinary connections instead. Request-response's own dial for the same
     /// peer is then refused by its dial condition, which it ignores.
     fn dial(&mut self, peer: PeerId) -> Result<(), libp2p::swarm::DialError> {
+        let known = self.addresses.get(&peer).cloned().unwrap_or_default();
         self.swarm.dial(
             DialOpts::peer_id(peer)
+                .addresses(known)
+                .extend_addresses_through_behaviour()
                 .condition(PeerCondition::DisconnectedAndNotDialing)
                 .allocate_new_port()
                 .build(),

@@ -457,3 +457,37 @@ async fn questions_are_answered_refused_and_rate_limited() {
         None
     );
 }
+
+/// A peer that was down while this node kept failing to dial it is reached again at the
+/// address it was admitted with once it is back (the swarm may forget addresses that failed).
+#[tokio::test]
+async fn a_peer_down_for_a_while_is_reached_again() {
+    let limits = common::quick_limits();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let at: tessera_p2p::Multiaddr = format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap();
+    let start_b = || async {
+        let (keypair, _) = tessera_p2p::identities(&[2; 32]).unwrap();
+        let mut config = tessera_p2p::NodeConfig::new(keypair, tessera_p2p::accept_all());
+        config.limits = limits.clone();
+        config.listen = vec![at.clone()];
+        Node::start(config).await.unwrap()
+    };
+    let a = common::node(1, limits.clone()).await;
+    let b = start_b().await;
+    a.allow(b.peer_id(), vec![at.clone()]);
+    b.allow(a.peer_id(), Vec::new());
+    assert_eq!(a.ask(b.peer_id(), b"q".to_vec()).await.unwrap(), None);
+    let id = b.peer_id();
+    drop(b);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for _ in 0..3 {
+        assert!(a.ask(id, b"q".to_vec()).await.is_err(), "b is down");
+    }
+    let b = start_b().await;
+    b.allow(a.peer_id(), Vec::new());
+    assert_eq!(a.ask(id, b"q".to_vec()).await.unwrap(), None, "b is back");
+}
