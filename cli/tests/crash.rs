@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::homes::{decide, json, run, tessera, NodeProcess, World};
+use common::homes::{approve_while, decide, json, run, tessera, NodeProcess, World};
 
 use std::{
     collections::BTreeMap,
@@ -117,19 +117,7 @@ impl Cluster {
             args.extend(to.iter().map(String::as_str));
             run(&home, &args)
         });
-        // Each approves when asked; a draft approved in an earlier run (the same reshare of
-        // the same epoch) is not asked again.
-        while !command.is_finished() {
-            for d in [both, old_only, outsider] {
-                // A node killed meanwhile answers nothing.
-                let (_, out, _) = run(&self.w.home(d), &["--json", "approve", "--list"]);
-                let list: Value = serde_json::from_str(out.trim()).unwrap_or_default();
-                if let Some(id) = list["waiting"][0]["id"].as_str() {
-                    let _ = run(&self.w.home(d), &["approve", id]);
-                }
-            }
-            thread::sleep(Duration::from_millis(300));
-        }
+        approve_while(&self.w, &[both, old_only, outsider], &command);
         let (code, _, err) = command.join().unwrap();
         eprintln!("reshare from {initiator}: exit {code}: {}", err.trim());
 

@@ -36,13 +36,21 @@ pub enum Kind {
     Sign = 3,
     /// Resharing (design §3.3).
     Reshare = 4,
+    /// Share repair (design §3.4).
+    Repair = 5,
 }
 
 impl Kind {
     fn from_byte(b: u8) -> Option<Self> {
-        [Kind::Keygen, Kind::Certify, Kind::Sign, Kind::Reshare]
-            .into_iter()
-            .find(|k| *k as u8 == b)
+        [
+            Kind::Keygen,
+            Kind::Certify,
+            Kind::Sign,
+            Kind::Reshare,
+            Kind::Repair,
+        ]
+        .into_iter()
+        .find(|k| *k as u8 == b)
     }
 }
 

@@ -53,7 +53,13 @@ pub const MAX_ROSTER: usize = 1024;
 /// per party, then the initiator's signature.
 pub const MAX_START: usize = 1 + 32 + 2 + MAX_ROSTER * (32 + SIGNATURE_LEN) + SIGNATURE_LEN;
 
-const KINDS: [Kind; 4] = [Kind::Keygen, Kind::Certify, Kind::Sign, Kind::Reshare];
+const KINDS: [Kind; 5] = [
+    Kind::Keygen,
+    Kind::Certify,
+    Kind::Sign,
+    Kind::Reshare,
+    Kind::Repair,
+];
 
 impl Proposal {
     /// Encodes the proposal for the wire.

@@ -40,6 +40,7 @@ mod params;
 mod party;
 mod record;
 pub mod repair;
+mod repair_party;
 mod shares;
 mod transcript;
 
@@ -49,3 +50,4 @@ pub use error::{EpochError, ReshareError};
 pub use params::{Dealer, ReshareParams};
 pub use party::{Persist, ReshareParty, CONFIRM as CONFIRM_ROUND};
 pub use record::{Committed, KeyRecord};
+pub use repair_party::{RepairParty, RepairPartyError};

@@ -9,15 +9,20 @@ use std::sync::Arc;
 use common::*;
 use ff::Field as _;
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+use tessera_core::sim::{Outcome, Simulation};
 use tessera_core::{
     Ciphersuite, Ed25519, Identifier, KeyPackage, Secp256k1, SecretScalar, Taproot,
 };
-use tessera_reshare::repair::{combine, recover, split, RepairError};
+use tessera_reshare::{
+    repair::{combine, recover, split, RepairError},
+    RepairParty, RepairPartyError,
+};
 
 all_suites! {
     lost_share_is_recovered_from_t_helpers => recovered;
     wrong_contribution_fails_the_check => wrong_contribution;
     invalid_requests_are_refused => invalid;
+    a_repair_session_restores_the_share => session;
 }
 
 /// Runs the three steps with `keys` as helpers for `lost`; `tamper` may change any part.
@@ -132,4 +137,55 @@ fn invalid<C: Ciphersuite>() {
         recover(&[SecretScalar::<C>::new(C::Scalar::ONE)], lost, public),
         Err(RepairError::Parameters(_))
     ));
+}
+
+/// The repair as a session (`RepairParty`, design §3.4): helpers 1, 2 and 5 of a 3-of-5 key
+/// and the lost party 4 end with party 4's original share; a helper whose sum is changed on
+/// the way fails the check at party 4, which names nobody and keeps nothing.
+fn session<C: Ciphersuite>() {
+    let devices = dkg::<C>(3, 5, 1);
+    let shares: Vec<KeyPackage<C>> = devices
+        .iter()
+        .map(|d| d.share().key_package().clone())
+        .collect();
+    let helpers: Vec<Identifier> = [1u16, 2, 5].map(|i| Identifier::new(i).unwrap()).to_vec();
+    let lost = Identifier::new(4).unwrap();
+    let parties = |seed: u64| {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let mut parties: Vec<RepairParty<C>> = [0usize, 1, 4]
+            .iter()
+            .map(|&i| {
+                RepairParty::helper([9; 32], shares[i].clone(), helpers.clone(), lost, &mut rng)
+                    .unwrap()
+            })
+            .collect();
+        let public = Arc::new(shares[0].public().clone());
+        parties.push(RepairParty::lost([9; 32], public, helpers.clone(), lost).unwrap());
+        parties
+    };
+    let report = Simulation::new(parties(1)).run();
+    let outputs = report.all_done().expect("every party finishes");
+    assert_eq!(outputs[3].signing_share(), shares[3].signing_share());
+    for (i, k) in [0usize, 1, 4].iter().zip(&outputs) {
+        assert_eq!(
+            k.signing_share(),
+            shares[*i].signing_share(),
+            "helper keeps its share"
+        );
+    }
+    // Helper 2's sum is changed on its way to the lost party.
+    let report = Simulation::new(parties(2))
+        .router(|mut e| {
+            if e.from == 1 && e.to == 3 {
+                let last = e.payload.len() - 1;
+                e.payload[last] ^= 1;
+            }
+            vec![e]
+        })
+        .run();
+    match &report.outcomes[3] {
+        Outcome::Failed(RepairPartyError::Repair(RepairError::Mismatch))
+        | Outcome::Failed(RepairPartyError::Misbehaviour(_)) => {}
+        other => panic!("the lost party must not accept a wrong share: {other:?}"),
+    }
 }

@@ -21,6 +21,7 @@ pub mod node;
 pub mod passphrase;
 pub mod peers;
 pub mod refresh;
+pub mod repair;
 pub mod reshare;
 pub mod sign;
 pub mod vectors;
@@ -84,6 +85,8 @@ pub enum Command {
     Reshare(reshare::Args),
     /// New shares of a key for the same committee and threshold.
     Refresh(refresh::Args),
+    /// Get this device's lost share of a key back from t helpers, each approving.
+    Repair(repair::Args),
     /// Check that every share of a key is there and works: a test signature with every device.
     Health(health::Args),
     /// Decide a proposal a running node holds for a person, or list them.
@@ -142,6 +145,7 @@ pub fn main() -> u8 {
         Command::Reshare(args) => reshare::run(&args, &ctx, &out),
         Command::Refresh(args) => refresh::run(&args, &ctx, &out),
         Command::Health(args) => health::run(&args, &ctx, &out),
+        Command::Repair(args) => repair::run(&args, &ctx, &out),
         Command::Approve(args) => approve::run(&args, &ctx, &out),
         Command::Peers { command } => peers::run(&command, &ctx, &out),
         Command::Keys { command } => keys::run(&command, &ctx, &out),
@@ -297,7 +301,9 @@ fn run_request(
     if let Some(answer) = control::call(home.root(), request, &mut |p| show(p)) {
         return answer.map_err(|(code, message)| Failure { code, message });
     }
-    let opts = node::options(home, false, false, 600, &[])?;
+    let mut opts = node::options(home, false, false, 600, &[])?;
+    // A repair's own key may be damaged or gone: the node starts without it.
+    opts.skip_damaged = matches!(request, control::Request::Repair { .. });
     let passphrase = ctx.passphrase("Passphrase: ", false)?;
     runtime()?.block_on(async {
         let runtime = std::sync::Arc::new(

@@ -73,6 +73,7 @@ pub fn options(
         },
         approval_ttl: Duration::from_secs(ttl),
         limits: Default::default(),
+        skip_damaged: false,
     })
 }
 
@@ -131,6 +132,9 @@ fn show(r: &Request) -> String {
     }
     if let Some(f) = &r.fingerprint {
         text.push_str(&format!("; fingerprint {f}"));
+    }
+    if let (true, Some(lost)) = (r.protocol == "repair", r.committee.last()) {
+        text.push_str(&format!("; the repaired share goes to {}", name(lost)));
     }
     if let Some(k) = &r.group_key {
         text.push_str(&format!("; group key {k}"));

@@ -4,7 +4,7 @@
 //! - A signing session over a raw message is blind signing: refused outright unless the node
 //!   runs with `--allow-blind-signing`; then approved automatically only where the home's
 //!   `policy.json` allows that key (`{"sign": {"keys": ["NAME", …]}}`), else by a person.
-//! - A reshare is never approved automatically.
+//! - A reshare is never approved automatically, nor is a repair.
 //! - A health check (design §3.5) is approved automatically: it signs a fixed message under
 //!   a test key that no spend uses.
 //!
@@ -181,7 +181,8 @@ impl Approvals {
     fn verdict(&self, proposal: &Proposal) -> Verdict {
         match proposal.draft.kind {
             Kind::Keygen if self.rules.auto_keygen => Verdict::Accept,
-            Kind::Keygen | Kind::Reshare => Verdict::AskPerson,
+            // A repair hands a share to whoever runs the lost device: a person decides.
+            Kind::Keygen | Kind::Reshare | Kind::Repair => Verdict::AskPerson,
             // A health check's test signature is under a key no spend uses (design §3.5);
             // the node's policy has already checked that this device holds that epoch.
             Kind::Sign if crate::device::jobs::summarize(&proposal.draft).health => Verdict::Accept,

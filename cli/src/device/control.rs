@@ -2,7 +2,7 @@
 //! work over `control.sock` in the home (owner-only, in an owner-only folder).
 //!
 //! One request per connection, one JSON line: `{"op": "keygen" | "sign" | "reshare" |
-//! "abandon" | "health" | "approvals" | "approve", …}`. The node answers with JSON lines: any number of `{"progress": "…"}`, then
+//! "abandon" | "health" | "repair" | "approvals" | "approve", …}`. The node answers with JSON lines: any number of `{"progress": "…"}`, then
 //! `{"done": {…}}` or `{"failed": {"code", "message"}}`.
 
 use std::{
@@ -64,6 +64,15 @@ pub enum Request {
         threshold: Option<u16>,
         /// The old devices that deal, by local name (empty: the whole committee).
         from: Vec<String>,
+    },
+    /// `tessera repair`.
+    Repair {
+        /// The key's name.
+        key: String,
+        /// The helpers, by local name.
+        from: Vec<String>,
+        /// The group key (hex), for a home that lost the key entirely.
+        group_key: Option<String>,
     },
     /// `tessera health KEY`.
     Health {
@@ -210,6 +219,14 @@ pub async fn answer(
         }
         Request::Abandon { key, epoch } => runtime.abandon(&key, epoch),
         Request::Health { key } => runtime.health(&key, &progress).await,
+        Request::Repair {
+            key,
+            from,
+            group_key,
+        } => match group_key.as_deref().map(hex::decode).transpose() {
+            Ok(g) => runtime.repair(&key, &from, g.as_deref(), &progress).await,
+            Err(_) => Err(NodeFailure::Usage("the group key is not hex".into())),
+        },
         Request::Approvals => Ok(serde_json::json!({ "waiting": runtime.waiting() })),
         Request::Approve { id, approve } => runtime
             .resolve(&id, approve)

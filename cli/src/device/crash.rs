@@ -1,4 +1,4 @@
-//! The crash point of the crash-safety tests (design §5.7): with
+//! The test hooks of the crash-safety and repair tests. The crash point (design §5.7): with
 //! `TESSERA_TEST_KILL_AT=KIND:ROUND` in its environment (`keygen`, `certify`, `sign` or
 //! `reshare`, and a protocol round from 1), a device's process sends itself SIGKILL at the
 //! moment its first message of that round would leave: everything before is done (shares
@@ -19,6 +19,17 @@ pub struct Point {
 /// The environment variable.
 pub const VAR: &str = "TESSERA_TEST_KILL_AT";
 
+/// The test variable that makes this device, as a repair helper, send a wrong sum (its own
+/// plus one): the repair then fails its check at the lost device, which asks other helpers
+/// (design §3.4). It can only make a repair fail, never change a share.
+pub const LIE_VAR: &str = "TESSERA_TEST_LIE_IN_REPAIR";
+
+/// Whether [`LIE_VAR`] is set.
+pub fn lies_in_repair() -> bool {
+    static LIES: OnceLock<bool> = OnceLock::new();
+    *LIES.get_or_init(|| std::env::var_os(LIE_VAR).is_some())
+}
+
 /// The crash point set in the environment, if any.
 pub fn point() -> Option<Point> {
     static POINT: OnceLock<Option<Point>> = OnceLock::new();
@@ -32,6 +43,7 @@ fn parse(text: &str) -> Option<Point> {
         "certify" => Kind::Certify,
         "sign" => Kind::Sign,
         "reshare" => Kind::Reshare,
+        "repair" => Kind::Repair,
         _ => return None,
     };
     Some(Point {

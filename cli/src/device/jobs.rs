@@ -35,7 +35,9 @@ use tessera_keygen::{
     dkg::{Dkg, DkgParams},
     Certificate, KeyShare, PendingKeyShare,
 };
-use tessera_reshare::{Committed, Dealer, KeyRecord, ReshareParams, ReshareParty, Transition};
+use tessera_reshare::{
+    Committed, Dealer, KeyRecord, RepairParty, ReshareParams, ReshareParty, Transition,
+};
 use tessera_sign::{SignOutput, SignParty, SigningRequest};
 
 use crate::device::crash;
@@ -82,6 +84,8 @@ pub enum Served<C: Ciphersuite> {
     /// A reshare committed: the new epoch is active here, or this device retired; and the
     /// certified transition, to relay to devices that did not finish ([`Device::commit_reshare`]).
     Reshare(Committed, Transition),
+    /// This device helped another repair its share (design §3.4); its own is unchanged.
+    Helped,
 }
 
 /// A device: its node, its identity, and its keys of suite `C`.
@@ -247,7 +251,7 @@ pub fn summarize(draft: &Draft) -> Summary {
                 summary.group_key = Some(p.group_key);
             }
         }
-        Kind::Certify => {}
+        Kind::Certify | Kind::Repair => {}
     }
     summary
 }
@@ -734,6 +738,59 @@ impl<C: Ciphersuite> Device<C> {
         }
     }
 
+    /// Repairs this device's lost share of the key `key_id` at `epoch` (design §3.4), whose
+    /// public data `public` and `roster` the caller checked against the key's certificate,
+    /// with `helpers` (at least t devices of the committee): the share, checked against this
+    /// device's verifying share.
+    pub async fn repair(
+        &self,
+        key_id: &[u8; 32],
+        epoch: u64,
+        public: Arc<tessera_core::PublicKeyPackage<C>>,
+        roster: &[IdentityKey],
+        helpers: &[PeerId],
+    ) -> Result<tessera_core::KeyPackage<C>, JobError> {
+        let position = |key: &IdentityKey| {
+            roster
+                .iter()
+                .position(|k| k == key)
+                .and_then(|p| u16::try_from(p + 1).ok())
+                .and_then(|i| Identifier::new(i).ok())
+                .ok_or(JobError::Params("a device is not in the key's committee"))
+        };
+        let lost = position(&self.identity.identity())?;
+        let mut pairs = Vec::with_capacity(helpers.len());
+        for peer in helpers {
+            let key = identity_of(peer).ok_or(JobError::Params("not an Ed25519 peer"))?;
+            pairs.push((position(&key)?, *peer));
+        }
+        pairs.sort_by_key(|(id, _)| *id);
+        let (ids, mut members): (Vec<Identifier>, Vec<PeerId>) = pairs.into_iter().unzip();
+        members.push(self.node.peer_id());
+        let mut w = Writer::default();
+        w.u8(C::SUITE as u8);
+        w.u16(lost.get());
+        // Helpers come from a committee of at most MAX_ROSTER devices.
+        w.u16(ids.len() as u16);
+        for id in &ids {
+            w.u16(id.get());
+        }
+        let draft = Draft {
+            kind: Kind::Repair,
+            params: w.finish(),
+            key_id: *key_id,
+            epoch,
+            roster: members,
+        };
+        let mut session = self.node.propose(draft).await?;
+        let party =
+            RepairParty::lost(*session.id(), public, ids, lost).map_err(|e| JobError::Run {
+                reason: e.to_string(),
+                blamed: Vec::new(),
+            })?;
+        drive(party, &mut session).await
+    }
+
     // ---- serving ---------------------------------------------------------------------
 
     /// Waits for the next session another member starts with this device and serves it;
@@ -761,6 +818,7 @@ impl<C: Ciphersuite> Device<C> {
             Kind::Keygen => self.serve_keygen(&mut session, r, roster).await,
             Kind::Sign => self.serve_sign(&mut session, r, roster).await,
             Kind::Reshare => self.serve_reshare(&mut session, roster).await,
+            Kind::Repair => self.serve_repair(&mut session, r, roster).await,
             Kind::Certify => Err(JobError::Params("certification runs inside a keygen")),
         }
     }
@@ -1066,6 +1124,78 @@ impl<C: Ciphersuite> Device<C> {
     }
 }
 
+impl<C: Ciphersuite> Device<C> {
+    /// Helps repair another device's share (design §3.4): the session's roster must be
+    /// helpers at their roster positions, then the lost device at its own.
+    async fn serve_repair(
+        &self,
+        session: &mut Session,
+        mut r: Reader<'_>,
+        roster: Vec<IdentityKey>,
+    ) -> Result<Served<C>, JobError> {
+        let bad = |_| JobError::Params("malformed repair parameters");
+        let id = |v: u16| Identifier::new(v).map_err(|_| JobError::Params("zero identifier"));
+        let lost = id(r.u16().map_err(bad)?)?;
+        let n = usize::from(r.u16().map_err(bad)?);
+        let mut helpers = Vec::with_capacity(n);
+        for _ in 0..n {
+            helpers.push(id(r.u16().map_err(bad)?)?);
+        }
+        r.end().map_err(bad)?;
+        let draft = session.proposal().draft.clone();
+        let record = self
+            .record(&draft.key_id)
+            .ok_or_else(|| JobError::Key("no active share of this key".into()))?;
+        let share = record
+            .lock()
+            .map_err(|_| JobError::Key("record poisoned".into()))?
+            .share_for(draft.epoch)
+            .map_err(|e| JobError::Key(e.to_string()))?
+            .clone();
+        let at = |i: &Identifier| share.roster().get(usize::from(i.get()) - 1);
+        let expected: Vec<Option<&IdentityKey>> = helpers.iter().chain([&lost]).map(at).collect();
+        if roster.len() != expected.len()
+            || !roster.iter().zip(&expected).all(|(k, e)| Some(k) == *e)
+        {
+            return Err(JobError::Params(
+                "a repair member is not at its roster position",
+            ));
+        }
+        let party = RepairParty::helper(
+            *session.id(),
+            share.key_package().clone(),
+            helpers,
+            lost,
+            &mut rng(),
+        )
+        .map_err(|e| JobError::Run {
+            reason: e.to_string(),
+            blamed: Vec::new(),
+        })?;
+        let mut party = Watched::new(party);
+        if crash::lies_in_repair() {
+            party = party.lying(Box::new(|payload: &mut Vec<u8>| {
+                // The sum to the lost device (round 2), plus one.
+                let Some(body) = payload.get(tessera_core::protocol::Header::LEN..) else {
+                    return;
+                };
+                if payload.get(tessera_core::protocol::Header::LEN - 1) != Some(&2) {
+                    return;
+                }
+                if let Ok(s) = tessera_core::SecretScalar::<C>::from_bytes(body) {
+                    let more = s.add(&tessera_core::SecretScalar::new(
+                        <C::Scalar as ff::Field>::ONE,
+                    ));
+                    payload.truncate(tessera_core::protocol::Header::LEN);
+                    payload.extend_from_slice(&*more.to_bytes());
+                }
+            }));
+        }
+        run_watched(party, session).await?;
+        Ok(Served::Helped)
+    }
+}
+
 /// A protocol as a job runs it: whom it waits for is recorded after every step (so the job
 /// still knows once the driver has consumed it), and the test crash point is checked before
 /// any message leaves ([`crash`]).
@@ -1077,7 +1207,12 @@ struct Watched<P> {
     /// The write before a round failed: nothing more leaves, and the protocol never
     /// finishes (the session fails at its deadline), so this device never confirms.
     poisoned: bool,
+    /// The repair test's lie ([`crash::LIE_VAR`]), applied to every payload that leaves.
+    lie: Option<Lie>,
 }
+
+/// A change to every outgoing payload (the repair test's lie).
+type Lie = Box<dyn Fn(&mut Vec<u8>) + Send>;
 
 /// A write that must be done before the first message of one round leaves (design §5.7): the
 /// mark that this device's confirmation may have left. If it fails, that step's messages are
@@ -1097,7 +1232,14 @@ impl<P: Protocol> Watched<P> {
             kill_at: crash::point(),
             before: None,
             poisoned: false,
+            lie: None,
         }
+    }
+
+    /// Applies `lie` to every payload that leaves (the repair test's hook only).
+    fn lying(mut self, lie: Lie) -> Self {
+        self.lie = Some(lie);
+        self
     }
 
     /// Runs `write` before the first message of `round` of protocol `kind` leaves.
@@ -1130,6 +1272,9 @@ impl<P: Protocol> Watched<P> {
         if self.poisoned {
             out.clear();
             return;
+        }
+        if let Some(lie) = &self.lie {
+            out.iter_mut().for_each(|o| lie(&mut o.payload));
         }
         if let Some(b) = self.before.as_mut().filter(|b| !b.done) {
             if crash::holds_round(out, b.kind, b.round) {

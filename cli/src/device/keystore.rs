@@ -336,6 +336,28 @@ impl Keystore {
         self.write_public(name, &public)
     }
 
+    /// Writes a repaired share of key `name` (design §3.4): the sealed share file, then the
+    /// public file with its certificate, which must verify. Only for a share checked against
+    /// its verifying share, replacing a lost or damaged one.
+    pub fn save_active<C: Ciphersuite>(
+        &self,
+        key: &DataKey,
+        name: &str,
+        share: &KeyShare<C>,
+    ) -> Result<(), StoreError> {
+        files::create_dir(&self.dir)?;
+        files::create_dir(&self.key_dir(name))?;
+        let public = share.public();
+        let path = self.public_path(name, public.epoch);
+        public
+            .verify()
+            .map_err(|_| StoreError::corrupt(&path, "the certificate does not verify"))?;
+        let secret = share.key_package().signing_share().to_bytes();
+        let sealed = sealed::seal(key, Kind::Share, &share_header(&public), &*secret)?;
+        files::write_atomic(&self.share_path(name, public.epoch), &sealed)?;
+        self.write_public(name, &public)
+    }
+
     /// Activates the pending epoch `epoch` of key `name` with `certificate`, which must verify
     /// over the stored data.
     pub fn activate(
@@ -457,7 +479,7 @@ fn share_header(public: &PublicKeyShare) -> Vec<u8> {
 }
 
 /// The group's public data of a stored share, decoded strictly and checked consistent.
-fn public_package<C: Ciphersuite>(public: &PublicKeyShare) -> Option<PublicKeyPackage<C>> {
+pub fn public_package<C: Ciphersuite>(public: &PublicKeyShare) -> Option<PublicKeyPackage<C>> {
     let group_key = C::deserialize_point(&public.group_key).ok()?;
     let shares = public
         .verifying_shares

@@ -49,6 +49,9 @@ pub struct Options {
     pub approval_ttl: Duration,
     /// The node's bounds and timings.
     pub limits: Limits,
+    /// Start even if a key's files are damaged or its share file is gone, leaving that key
+    /// out (for `tessera repair`); otherwise such a key stops the node, naming the file.
+    pub skip_damaged: bool,
 }
 
 /// Why the node or one of its jobs failed.
@@ -113,6 +116,10 @@ pub struct Runtime {
     approvals: Arc<Mutex<Approvals>>,
     approval_ttl: Duration,
     relays: Arc<Relays>,
+    skip_damaged: bool,
+    /// The device's identity and data key (the store holds them too), for a repaired share.
+    identity: Arc<Ed25519Identity>,
+    data_key: Arc<crate::device::keyring::DataKey>,
 }
 
 impl Runtime {
@@ -195,6 +202,9 @@ impl Runtime {
             approvals,
             approval_ttl: options.approval_ttl,
             relays,
+            skip_damaged: options.skip_damaged,
+            identity: identity.clone(),
+            data_key: data_key.clone(),
         };
         runtime.load_keys(&data_key, &identity)?;
         runtime.allow_peers();
@@ -232,9 +242,15 @@ impl Runtime {
                     n.insert(e.public.key_id, name.clone());
                 }
             }
-            with_suite!(self.suites, newest.public.suite, |device, C| {
-                self.restore::<C>(device, data_key, identity, &name, &epochs)?
+            let restored = with_suite!(self.suites, newest.public.suite, |device, C| {
+                self.restore::<C>(device, data_key, identity, &name, &epochs)
             });
+            match restored {
+                Err(e) if self.skip_damaged => {
+                    tracing::warn!(key = %name, "left out: {e}");
+                }
+                other => other?,
+            }
         }
         Ok(())
     }
@@ -330,6 +346,7 @@ impl Runtime {
         };
         if let Some(a) = &active {
             self.relays.keep_certificate(a.certificate());
+            self.relays.keep_public(&a.public());
             if let Ok(Some(t)) = self.keystore.transition(name, a.epoch()) {
                 self.relays.keep_transition(&t);
             }
@@ -872,6 +889,169 @@ impl Runtime {
         Ok(result)
     }
 
+    /// `tessera repair` (design §3.4): this device's lost share of key `name` rebuilt by t of
+    /// the devices `from`, each approving, and checked against this device's verifying share
+    /// before it is stored. The key's public data is the home's (its share file gone or
+    /// damaged), or, for a home that lost the key entirely, the first answer from `from` to
+    /// "the public data of `group_key`" that verifies with its certificate and names this
+    /// device. A set of helpers that fails (one refuses, or the result does not match) is
+    /// followed by the next, t at a time around `from`.
+    pub async fn repair(
+        &self,
+        name: &str,
+        from: &[String],
+        group_key: Option<&[u8]>,
+        progress: &(dyn Fn(String) + Sync),
+    ) -> Result<Value, NodeFailure> {
+        let me = identity_of(&self.peer_id())
+            .ok_or_else(|| NodeFailure::Job("this device's identity is not Ed25519".into()))?;
+        let helpers = self.resolve_peers(from)?;
+        let mut public = match self.active_epoch(name) {
+            Ok(e) => e.public,
+            Err(_) => {
+                let group_key = group_key.ok_or_else(|| {
+                    NodeFailure::Usage(format!(
+                        "this home has no public data of {name:?}: give --group-key to fetch it from the helpers"
+                    ))
+                })?;
+                self.fetch_public(&helpers, group_key, &me).await?
+            }
+        };
+        let position = public.roster.iter().position(|k| *k == me).ok_or_else(|| {
+            NodeFailure::Usage(format!("this device is not in the committee of {name:?}"))
+        })?;
+        public.identifier = u16::try_from(position + 1)
+            .map_err(|_| NodeFailure::Usage("roster too large".into()))?;
+        public.verify_member(&me).map_err(|e| {
+            NodeFailure::Usage(format!("the public data of {name:?} does not verify: {e}"))
+        })?;
+        let intact = with_suite!(self.suites, public.suite, |device, _C| device
+            .share(&public.key_id)
+            .is_some());
+        if intact {
+            return Err(NodeFailure::Usage(format!(
+                "this device's share of {name:?} is intact: nothing to repair"
+            )));
+        }
+        let t = usize::from(public.threshold);
+        if helpers.len() < t {
+            return Err(NodeFailure::Usage(format!(
+                "name at least {t} helpers with --from"
+            )));
+        }
+        let mut failures = Vec::new();
+        for start in 0..helpers.len() {
+            let set: Vec<PeerId> = (0..t)
+                .map(|k| helpers[(start + k) % helpers.len()])
+                .collect();
+            let names: Vec<String> = set.iter().map(|p| self.name_of(p)).collect();
+            progress(format!(
+                "asking {} to repair this device's share",
+                names.join(", ")
+            ));
+            let attempt = with_suite!(self.suites, public.suite, |device, C| {
+                self.repair_with::<C>(device, name, &public, &set, progress)
+                    .await
+            });
+            match attempt {
+                Ok(v) => {
+                    self.log_initiated("repair", name, public.epoch, &set, None, &Ok(v.clone()));
+                    return Ok(v);
+                }
+                Err(e) => {
+                    progress(format!("{}: {e}", names.join(", ")));
+                    failures.push(format!("{}: {e}", names.join(", ")));
+                }
+            }
+            if helpers.len() == t {
+                break;
+            }
+        }
+        Err(NodeFailure::Job(format!(
+            "the repair failed with every set of helpers ({})",
+            failures.join("; ")
+        )))
+    }
+
+    /// One repair attempt with the helpers `set`; the share is stored and taken up.
+    async fn repair_with<C: Ciphersuite>(
+        &self,
+        device: &Device<C>,
+        name: &str,
+        public: &tessera_keygen::PublicKeyShare,
+        set: &[PeerId],
+        progress: &(dyn Fn(String) + Sync),
+    ) -> Result<Value, NodeFailure> {
+        let package = crate::device::keystore::public_package::<C>(public)
+            .ok_or_else(|| NodeFailure::Usage("the key's public data does not decode".into()))?;
+        let key_package = self
+            .until_approved(progress, || {
+                device.repair(
+                    &public.key_id,
+                    public.epoch,
+                    Arc::new(package.clone()),
+                    &public.roster,
+                    set,
+                )
+            })
+            .await?;
+        let certificate = public
+            .certificate
+            .as_ref()
+            .ok_or_else(|| NodeFailure::Usage("the public data has no certificate".into()))?;
+        let share = tessera_keygen::PendingKeyShare::new(
+            key_package,
+            public.roster.clone(),
+            public.commitments_digest,
+            public.epoch,
+            self.identity.as_ref(),
+        )
+        .and_then(|p| p.activate(certificate))
+        .map_err(|e| NodeFailure::Job(format!("the repaired share does not fit: {e}")))?;
+        self.keystore.save_active(&self.data_key, name, &share)?;
+        if let Ok(mut n) = self.names.lock() {
+            n.insert(*share.key_id(), name.to_string());
+        }
+        self.relays.keep_certificate(share.certificate());
+        self.relays.keep_public(&share.public());
+        device.adopt(KeyRecord::new(share));
+        Ok(json!({ "key": name, "epoch": public.epoch, "repaired": true }))
+    }
+
+    /// The public data of the key `group_key` from the first of `helpers` whose answer
+    /// verifies (certificate over the data) and names this device in its committee.
+    async fn fetch_public(
+        &self,
+        helpers: &[PeerId],
+        group_key: &[u8],
+        me: &IdentityKey,
+    ) -> Result<tessera_keygen::PublicKeyShare, NodeFailure> {
+        for peer in helpers {
+            let asked = self
+                .node
+                .ask(*peer, Question::Public(group_key.to_vec()).encode());
+            let Ok(Ok(Some(answer))) = tokio::time::timeout(ASK_TIMEOUT, asked).await else {
+                continue;
+            };
+            let Ok(mut public) = serde_json::from_slice::<tessera_keygen::PublicKeyShare>(&answer)
+            else {
+                continue;
+            };
+            if public.group_key != group_key {
+                continue;
+            }
+            if let Some(p) = public.roster.iter().position(|k| k == me) {
+                public.identifier = u16::try_from(p + 1).unwrap_or(0);
+                if public.verify_member(me).is_ok() {
+                    return Ok(public);
+                }
+            }
+        }
+        Err(NodeFailure::Job(
+            "no helper gave public data of that key that verifies and names this device".into(),
+        ))
+    }
+
     /// The newest active epoch of key `name`.
     fn active_epoch(&self, name: &str) -> Result<crate::device::Epoch, NodeFailure> {
         let epochs = self.keystore.epochs(name).map_err(|_| {
@@ -954,6 +1134,7 @@ fn served<C: Ciphersuite>(s: &Served<C>) -> Value {
             "signature": out.signature.to_bytes().map(hex::encode).unwrap_or_default(),
             "verifying_key": C::serialize_verifying_key(&out.output_key).map(hex::encode).unwrap_or_default(),
         }),
+        Served::Helped => json!({ "protocol": "repair", "helped": true }),
         Served::Reshare(committed, transition) => match committed {
             tessera_reshare::Committed::Activated(epoch) => json!({
                 "protocol": "reshare",
@@ -1014,6 +1195,7 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Sign => "sign",
         Kind::Reshare => "reshare",
         Kind::Certify => "certify",
+        Kind::Repair => "repair",
     }
 }
 
@@ -1040,11 +1222,11 @@ fn not_held(
     proposal: &Proposal,
 ) -> Option<String> {
     let draft = &proposal.draft;
-    if !matches!(draft.kind, Kind::Sign | Kind::Reshare) {
+    if !matches!(draft.kind, Kind::Sign | Kind::Reshare | Kind::Repair) {
         return None;
     }
     let none =
-        || (draft.kind == Kind::Sign).then(|| "this device holds no share of that key".into());
+        || (draft.kind != Kind::Reshare).then(|| "this device holds no share of that key".into());
     let name = names.lock().ok()?.get(&draft.key_id).cloned();
     // A reshare of an epoch this device does not know, of a key it holds: an epoch it has
     // left behind (erased since), not a key to join.

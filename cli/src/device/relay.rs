@@ -25,13 +25,16 @@ use tessera_p2p::Answerer;
 use tessera_reshare::Transition;
 
 /// What a device asks its peers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Question {
     /// The certificate of the key with this key id.
     Certificate(#[serde(with = "hex::serde")] [u8; 32]),
     /// The transition to, or from, the epoch with this key id.
     Transition(#[serde(with = "hex::serde")] [u8; 32]),
+    /// The public data (with its certificate) of the active epoch of the key with this group
+    /// key: what a device that lost its whole home repairs its share against (design §3.4).
+    Public(#[serde(with = "hex::serde")] Vec<u8>),
 }
 
 impl Question {
@@ -60,6 +63,13 @@ impl Relays {
         if let Ok(bytes) = serde_json::to_vec(transition) {
             self.put(Question::Transition(transition.old_key_id), bytes.clone());
             self.put(Question::Transition(transition.certificate.key_id), bytes);
+        }
+    }
+
+    /// Keeps an active epoch's public data to relay, asked by its group key.
+    pub fn keep_public(&self, public: &tessera_keygen::PublicKeyShare) {
+        if let Ok(bytes) = serde_json::to_vec(public) {
+            self.put(Question::Public(public.group_key.clone()), bytes);
         }
     }
 

@@ -145,6 +145,7 @@ impl<C: Ciphersuite> ShareStore<C> for DiskStore {
             }
         }
         self.relays.keep_certificate(share.certificate());
+        self.relays.keep_public(&share.public());
         if let Some(t) = transition {
             self.relays.keep_transition(t);
         }

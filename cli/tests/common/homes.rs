@@ -71,6 +71,21 @@ pub fn decide(home: &Path, approve: bool) {
     }
 }
 
+/// Approves every request that reaches the nodes of `approvers` until `command` ends (a
+/// node killed meanwhile answers nothing; a draft approved before is not asked again).
+pub fn approve_while<T>(w: &World, approvers: &[&str], command: &std::thread::JoinHandle<T>) {
+    while !command.is_finished() {
+        for d in approvers {
+            let (_, out, _) = run(&w.home(d), &["--json", "approve", "--list"]);
+            let list: Value = serde_json::from_str(out.trim()).unwrap_or_default();
+            if let Some(id) = list["waiting"][0]["id"].as_str() {
+                let _ = run(&w.home(d), &["approve", id]);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
