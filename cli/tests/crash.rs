@@ -8,6 +8,8 @@
 //! (after the operator abandons the transition that completed nowhere) or the new one (the
 //! killed device catching up by relay). No pending epoch is left, and none was used.
 //!
+//! Also a keygen killed at a confirmation, and keystore writes killed at random moments.
+//!
 //! The test command kills each role before its confirmation round (4), where the stakes are
 //! highest (`CRASH_ROUNDS=1,4,8` picks others); `cargo test -p tessera-cli --test crash --
 //! --ignored --nocapture` runs every round and prints the table of design §5.7 (about 25
@@ -282,4 +284,122 @@ fn a_reshare_survives_a_kill_of_any_role() {
 #[ignore = "every round of every role: about 25 minutes; prints the table of design §5.7"]
 fn the_whole_crash_table() {
     table("crash-table", &[1, 2, 4, 5, 6, 7, 8, 9]);
+}
+
+/// Waits up to 30 s for `node` to end; whether it died of SIGKILL.
+fn died_of_sigkill(node: &mut NodeProcess) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = node.0.try_wait().unwrap() {
+            return status.signal() == Some(9);
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A keygen whose member is killed just before its confirmation leaves (design §5.7): no
+/// half-made key is shown or used. The killed device discards its share when it restarts;
+/// the others, which confirmed, keep theirs pending (no address, refused for signing).
+#[test]
+fn a_keygen_killed_before_a_confirmation_makes_no_key() {
+    let w = World::new("crash-keygen");
+    let _b = NodeProcess::start(&w.home("b"));
+    let mut killed = tessera(&w.home("c"));
+    killed.env("TESSERA_TEST_KILL_AT", "certify:1");
+    let mut c = NodeProcess::start_with(killed).0;
+    let (code, _, err) = run(
+        &w.home("a"),
+        &[
+            "keygen",
+            "--name",
+            "vault",
+            "--suite",
+            "ed25519",
+            "--threshold",
+            "2",
+            "--with",
+            "b",
+            "c",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(died_of_sigkill(&mut c), "c was killed at its confirmation");
+    drop(c);
+    let _c = NodeProcess::start(&w.home("c"));
+    assert_eq!(
+        json(&w.home("c"), &["keys", "list"])["keys"],
+        serde_json::json!([])
+    );
+    for d in ["a", "b"] {
+        let shown = json(&w.home(d), &["keys", "show", "vault"]);
+        assert_eq!(shown["state"], "pending", "{d}");
+        assert!(
+            shown["address"].is_null(),
+            "{d}: no address for a pending key"
+        );
+    }
+    let (code, _, err) = run(&w.home("a"), &["sign", "--key", "vault", "--message", "00"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not active"), "{err}");
+}
+
+/// A process killed at any moment of a keystore write leaves the previous file or the new
+/// one, whole (design §5.7): `tessera passphrase change`, killed with SIGKILL after a random
+/// delay, 20 times; each time exactly one of the two passphrases unlocks the home.
+#[test]
+fn a_kill_during_a_keystore_write_leaves_a_whole_file() {
+    let w = World::of("crash-write", &["a"]);
+    let home = w.home("a");
+    let words = ["first passphrase", "second passphrase"];
+    let unlocks = |p: &str| {
+        // Changing a passphrase to itself unlocks the home and rewrites nothing else.
+        let out = tessera(&home)
+            .env("TESSERA_PASSPHRASE", p)
+            .env("TESSERA_NEW_PASSPHRASE", p)
+            .args(["passphrase", "change"])
+            .output()
+            .unwrap();
+        match out.status.code() {
+            Some(0) => true,
+            Some(3) if String::from_utf8_lossy(&out.stderr).contains("passphrase") => false,
+            other => panic!("{other:?}: {}", String::from_utf8_lossy(&out.stderr)),
+        }
+    };
+    // Start from the first passphrase.
+    let start = common::homes::PASSPHRASE;
+    assert!(unlocks(start));
+    let mut current = start.to_string();
+    let mut seed = 7u64;
+    let mut changed = 0;
+    for i in 0..20 {
+        let next = if current == words[0] {
+            words[1]
+        } else {
+            words[0]
+        };
+        let mut child = tessera(&home)
+            .env("TESSERA_PASSPHRASE", &current)
+            .env("TESSERA_NEW_PASSPHRASE", next)
+            .args(["passphrase", "change"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        thread::sleep(Duration::from_micros(seed >> 52));
+        let _ = child.kill();
+        let _ = child.wait();
+        let (old, new) = (unlocks(&current), unlocks(next));
+        assert!(old ^ new, "run {i}: exactly one passphrase unlocks");
+        if new {
+            current = next.to_string();
+            changed += 1;
+        }
+    }
+    eprintln!("{changed} of 20 changes finished before the kill");
 }
