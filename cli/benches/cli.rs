@@ -6,7 +6,12 @@
 //! 2. `tessera node` start with 1,000 keys in the home, keyring at the Argon2id floor (256 MiB,
 //!    3 passes): wall time until it prints `ready`.
 //!
-//! `cargo bench -p tessera-cli --bench cli` (add `-- sign` or `-- start` for one of them).
+//! 3. `tessera refresh` of a 3-of-5 key through the running node of the initiator, the four
+//!    other devices' approvals given by a script polling `tessera approve --list` and running
+//!    `tessera approve ID`: wall time p50 over 20 runs, approvals included.
+//!
+//! `cargo bench -p tessera-cli --bench cli` (add `-- sign`, `-- start` or `-- refresh` for
+//! one of them).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -16,7 +21,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::homes::{tessera, NodeProcess, World, PASSPHRASE};
+use common::homes::{approve_while, json, tessera, NodeProcess, World, PASSPHRASE};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use tessera_cli::device::{keyring, Home, Keystore};
 use tessera_core::{Ed25519, Ed25519Identity, IdentitySigner, SecretScalar};
@@ -129,6 +134,60 @@ fn bench_start() {
     let _ = fs::remove_dir_all(&dir);
 }
 
+fn bench_refresh() {
+    let names = ["a", "b", "c", "d", "e"];
+    let w = World::of("bench-refresh", &names);
+    let _nodes: Vec<NodeProcess> = names
+        .iter()
+        .map(|n| NodeProcess::start(&w.home(n)))
+        .collect();
+    json(
+        &w.home("a"),
+        &[
+            "keygen",
+            "--name",
+            "vault",
+            "--suite",
+            "ed25519",
+            "--threshold",
+            "3",
+            "--with",
+            "b",
+            "c",
+            "d",
+            "e",
+        ],
+    );
+    let mut times = Vec::new();
+    for run in 0..20u64 {
+        let home = w.home("a");
+        let started = Instant::now();
+        let command = std::thread::spawn(move || {
+            tessera(&home)
+                .args(["--json", "refresh", "--key", "vault"])
+                .output()
+                .unwrap()
+        });
+        approve_while(&w, &names[1..], &command);
+        let out = command.join().unwrap();
+        times.push(started.elapsed());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let shown = json(&w.home("a"), &["keys", "show", "vault"]);
+        assert_eq!(shown["epoch"], run + 1);
+    }
+    times.sort();
+    println!(
+        "tessera refresh, 3-of-5 ed25519, approvals by script, 20 runs: p50 {:.2} s, min {:.2} s, max {:.2} s",
+        percentile(&times, 0.5).as_secs_f64(),
+        times[0].as_secs_f64(),
+        times[times.len() - 1].as_secs_f64()
+    );
+}
+
 fn main() {
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -137,6 +196,9 @@ fn main() {
     let wants = |name: &str| filter.is_empty() || filter.iter().any(|f| f == name);
     if wants("sign") {
         bench_sign();
+    }
+    if wants("refresh") {
+        bench_refresh();
     }
     if wants("start") {
         bench_start();

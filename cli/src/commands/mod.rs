@@ -303,7 +303,9 @@ fn run_request(
     }
     let mut opts = node::options(home, false, false, 600, &[])?;
     // A repair's own key may be damaged or gone: the node starts without it.
-    opts.skip_damaged = matches!(request, control::Request::Repair { .. });
+    if let control::Request::Repair { key, .. } = request {
+        opts.skip_damaged = Some(key.clone());
+    }
     let passphrase = ctx.passphrase("Passphrase: ", false)?;
     runtime()?.block_on(async {
         let runtime = std::sync::Arc::new(

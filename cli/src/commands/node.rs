@@ -73,7 +73,7 @@ pub fn options(
         },
         approval_ttl: Duration::from_secs(ttl),
         limits: Default::default(),
-        skip_damaged: false,
+        skip_damaged: None,
     })
 }
 

@@ -49,9 +49,10 @@ pub struct Options {
     pub approval_ttl: Duration,
     /// The node's bounds and timings.
     pub limits: Limits,
-    /// Start even if a key's files are damaged or its share file is gone, leaving that key
-    /// out (for `tessera repair`); otherwise such a key stops the node, naming the file.
-    pub skip_damaged: bool,
+    /// Start even if this key's files are damaged or its share file is gone, leaving it out
+    /// (for `tessera repair` of that key); any other damaged key stops the node, naming the
+    /// file.
+    pub skip_damaged: Option<String>,
 }
 
 /// Why the node or one of its jobs failed.
@@ -116,7 +117,7 @@ pub struct Runtime {
     approvals: Arc<Mutex<Approvals>>,
     approval_ttl: Duration,
     relays: Arc<Relays>,
-    skip_damaged: bool,
+    skip_damaged: Option<String>,
     /// The device's identity and data key (the store holds them too), for a repaired share.
     identity: Arc<Ed25519Identity>,
     data_key: Arc<crate::device::keyring::DataKey>,
@@ -202,7 +203,7 @@ impl Runtime {
             approvals,
             approval_ttl: options.approval_ttl,
             relays,
-            skip_damaged: options.skip_damaged,
+            skip_damaged: options.skip_damaged.clone(),
             identity: identity.clone(),
             data_key: data_key.clone(),
         };
@@ -246,7 +247,7 @@ impl Runtime {
                 self.restore::<C>(device, data_key, identity, &name, &epochs)
             });
             match restored {
-                Err(e) if self.skip_damaged => {
+                Err(e) if self.skip_damaged.as_deref() == Some(name.as_str()) => {
                     tracing::warn!(key = %name, "left out: {e}");
                 }
                 other => other?,
@@ -587,13 +588,16 @@ impl Runtime {
         Fut: std::future::Future<Output = Result<T, JobError>>,
     {
         let deadline = Instant::now() + self.approval_ttl;
+        // Soon at first (a script approves within a second), then every 3 s.
+        let mut pause = Duration::from_millis(500);
         loop {
             match propose().await {
                 Err(JobError::Propose(ProposeError::Refused { peer, reason }))
                     if reason == AWAITING && Instant::now() < deadline =>
                 {
                     progress(format!("waiting for {} to approve", self.name_of(&peer)));
-                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(3));
                 }
                 Err(JobError::Propose(ProposeError::Refused { peer, reason })) => {
                     return Err(NodeFailure::Job(format!(
@@ -843,6 +847,10 @@ impl Runtime {
                     for b in &blamed {
                         failed.push((*b, reason.clone()));
                     }
+                    if blamed.contains(&me) {
+                        // This device's own share failed: no check runs without it.
+                        break false;
+                    }
                     blamed
                 }
                 Err(e) => return Err(e.into()),
@@ -906,14 +914,29 @@ impl Runtime {
         let me = identity_of(&self.peer_id())
             .ok_or_else(|| NodeFailure::Job("this device's identity is not Ed25519".into()))?;
         let helpers = self.resolve_peers(from)?;
-        let mut public = match self.active_epoch(name) {
-            Ok(e) => e.public,
-            Err(_) => {
+        let epochs = if self.keystore.exists(name) {
+            self.keystore.epochs(name)?
+        } else {
+            Vec::new()
+        };
+        if epochs.iter().any(|e| !e.is_active()) {
+            return Err(NodeFailure::Usage(format!(
+                "{name:?} has a pending epoch: let it complete or resolve it first"
+            )));
+        }
+        let mut public = match epochs.last() {
+            Some(e) => e.public.clone(),
+            None => {
                 let group_key = group_key.ok_or_else(|| {
                     NodeFailure::Usage(format!(
                         "this home has no public data of {name:?}: give --group-key to fetch it from the helpers"
                     ))
                 })?;
+                if let Some(other) = self.keystore.find_group(group_key)? {
+                    return Err(NodeFailure::Usage(format!(
+                        "this home keeps that key as {other:?}"
+                    )));
+                }
                 self.fetch_public(&helpers, group_key, &me).await?
             }
         };
@@ -925,9 +948,16 @@ impl Runtime {
         public.verify_member(&me).map_err(|e| {
             NodeFailure::Usage(format!("the public data of {name:?} does not verify: {e}"))
         })?;
-        let intact = with_suite!(self.suites, public.suite, |device, _C| device
-            .share(&public.key_id)
-            .is_some());
+        // Intact: held in memory, or its share file opens and checks (a node that left the key
+        // out for another reason).
+        let intact = with_suite!(self.suites, public.suite, |device, C| {
+            device.share(&public.key_id).is_some()
+                || epochs.last().is_some_and(|e| {
+                    self.keystore
+                        .load::<C>(&self.data_key, name, e, self.identity.as_ref())
+                        .is_ok()
+                })
+        });
         if intact {
             return Err(NodeFailure::Usage(format!(
                 "this device's share of {name:?} is intact: nothing to repair"
@@ -1018,14 +1048,17 @@ impl Runtime {
         Ok(json!({ "key": name, "epoch": public.epoch, "repaired": true }))
     }
 
-    /// The public data of the key `group_key` from the first of `helpers` whose answer
-    /// verifies (certificate over the data) and names this device in its committee.
+    /// The public data of the key `group_key` that `helpers` give: of the answers that verify
+    /// (certificate over the data) and name this device in the committee, the newest epoch.
+    /// An older epoch also verifies (this device confirmed it too), so every helper is asked:
+    /// the current committee serves only the newest, and repairing an older one would fail.
     async fn fetch_public(
         &self,
         helpers: &[PeerId],
         group_key: &[u8],
         me: &IdentityKey,
     ) -> Result<tessera_keygen::PublicKeyShare, NodeFailure> {
+        let mut newest: Option<tessera_keygen::PublicKeyShare> = None;
         for peer in helpers {
             let asked = self
                 .node
@@ -1042,14 +1075,18 @@ impl Runtime {
             }
             if let Some(p) = public.roster.iter().position(|k| k == me) {
                 public.identifier = u16::try_from(p + 1).unwrap_or(0);
-                if public.verify_member(me).is_ok() {
-                    return Ok(public);
+                if public.verify_member(me).is_ok()
+                    && newest.as_ref().is_none_or(|n| n.epoch < public.epoch)
+                {
+                    newest = Some(public);
                 }
             }
         }
-        Err(NodeFailure::Job(
-            "no helper gave public data of that key that verifies and names this device".into(),
-        ))
+        newest.ok_or_else(|| {
+            NodeFailure::Job(
+                "no helper gave public data of that key that verifies and names this device".into(),
+            )
+        })
     }
 
     /// The newest active epoch of key `name`.
@@ -1244,7 +1281,9 @@ fn not_held(
     let Some(active) = epochs.iter().rev().find(|e| e.is_active()) else {
         return none();
     };
-    (active.public.key_id != draft.key_id).then(|| {
+    // A newer epoch than the active one may be committing here at this moment: not refused
+    // (the job finds the share or fails). An older one, or another of the same number, is.
+    (active.public.key_id != draft.key_id && draft.epoch <= active.epoch).then(|| {
         format!(
             "epoch {} of that key is superseded here by epoch {}",
             draft.epoch, active.epoch

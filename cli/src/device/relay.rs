@@ -73,6 +73,13 @@ impl Relays {
         }
     }
 
+    /// Stops relaying the public data of the key `group_key` (this device left it).
+    pub fn forget_public(&self, group_key: &[u8]) {
+        if let Ok(mut a) = self.answers.lock() {
+            a.remove(&Question::Public(group_key.to_vec()));
+        }
+    }
+
     fn put(&self, question: Question, answer: Vec<u8>) {
         if let Ok(mut a) = self.answers.lock() {
             a.insert(question, answer);

@@ -154,6 +154,12 @@ impl<C: Ciphersuite> ShareStore<C> for DiskStore {
 
     fn retired(&self, key_id: &[u8; 32], epoch: u64) -> Result<(), String> {
         let name = self.name_of(key_id)?;
+        // No longer in the committee: its public data is not this device's to relay.
+        if let Ok(epochs) = self.keystore.epochs(&name) {
+            if let Some(e) = epochs.iter().find(|e| e.epoch == epoch) {
+                self.relays.forget_public(&e.public.group_key);
+            }
+        }
         self.keystore.erase(&name, epoch).map_err(|e| e.to_string())
     }
 }
