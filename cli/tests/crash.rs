@@ -310,21 +310,7 @@ fn a_keygen_killed_before_a_confirmation_makes_no_key() {
     let mut killed = tessera(&w.home("c"));
     killed.env("TESSERA_TEST_KILL_AT", "certify:1");
     let mut c = NodeProcess::start_with(killed).0;
-    let (code, _, err) = run(
-        &w.home("a"),
-        &[
-            "keygen",
-            "--name",
-            "vault",
-            "--suite",
-            "ed25519",
-            "--threshold",
-            "2",
-            "--with",
-            "b",
-            "c",
-        ],
-    );
+    let (code, _, err) = w.keygen_with("vault", "ed25519", 2, &["b", "c"]);
     assert_eq!(code, 1, "{err}");
     assert!(died_of_sigkill(&mut c), "c was killed at its confirmation");
     drop(c);

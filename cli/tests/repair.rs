@@ -67,22 +67,8 @@ fn a_lost_share_comes_back_from_honest_helpers() {
     liar.env("TESSERA_TEST_LIE_IN_REPAIR", "1");
     let _c = NodeProcess::start_with(liar).0;
     let _d = NodeProcess::start(&w.home("d"));
-    json(
-        &w.home("a"),
-        &[
-            "keygen",
-            "--name",
-            "vault",
-            "--suite",
-            "ed25519",
-            "--threshold",
-            "2",
-            "--with",
-            "b",
-            "c",
-            "d",
-        ],
-    );
+    let (code, _, err) = w.keygen_with("vault", "ed25519", 2, &["b", "c", "d"]);
+    assert_eq!(code, 0, "{err}");
     let shown = json(&w.home("a"), &["keys", "show", "vault"]);
     let key: [u8; 32] = hex::decode(shown["verifying_key"].as_str().unwrap())
         .unwrap()

@@ -182,19 +182,34 @@ impl World {
 
     /// `tessera keygen` from a: a 2-of-3 key `name` of `suite` with b and c; what it printed.
     pub fn keygen(&self, name: &str, suite: &str) -> Value {
-        let args = [
+        let (code, out, err) = self.keygen_with(name, suite, 2, &["b", "c"]);
+        assert_eq!(code, 0, "keygen: {err}");
+        serde_json::from_str(out.lines().last().unwrap_or_default()).unwrap()
+    }
+
+    /// `tessera --json keygen` from a: a `threshold`-of-n key `name` of `suite` with
+    /// `with`; (exit code, stdout, stderr).
+    pub fn keygen_with(
+        &self,
+        name: &str,
+        suite: &str,
+        threshold: u16,
+        with: &[&str],
+    ) -> (i32, String, String) {
+        let t = threshold.to_string();
+        let mut args = vec![
+            "--json",
             "keygen",
             "--name",
             name,
             "--suite",
             suite,
             "--threshold",
-            "2",
+            &t,
+            "--with",
         ];
-        json(
-            &self.home("a"),
-            &[&args[..], &["--with", "b", "c"]].concat(),
-        )
+        args.extend_from_slice(with);
+        run(&self.home("a"), &args)
     }
 }
 
