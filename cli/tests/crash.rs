@@ -330,6 +330,16 @@ fn a_keygen_killed_before_a_confirmation_makes_no_key() {
     let (code, _, err) = run(&w.home("a"), &["sign", "--key", "vault", "--message", "00"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("not active"), "{err}");
+    // The operator drops a keygen that will never complete.
+    let (code, _, err) = run(
+        &w.home("a"),
+        &["keys", "resolve", "vault", "--abandon", "0"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        json(&w.home("a"), &["keys", "list"])["keys"],
+        serde_json::json!([])
+    );
 }
 
 /// A process killed at any moment of a keystore write leaves the previous file or the new

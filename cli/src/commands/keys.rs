@@ -30,8 +30,8 @@ pub enum Command {
     },
     /// The operator's way out of a transition that will never complete: give up this
     /// device's pending epoch (its staged share is erased) and its dealing mark, so another
-    /// reshare can run. Only when the reshare completed nowhere, or this device's new share
-    /// is not needed.
+    /// reshare can run; epoch 0 drops a keygen whose certificate never came. Only when it
+    /// completed nowhere, or this device's new share is not needed.
     Resolve {
         /// The key's name.
         name: String,

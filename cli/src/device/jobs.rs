@@ -354,6 +354,18 @@ impl<C: Ciphersuite> Device<C> {
             .unwrap_or_default()
     }
 
+    /// Drops the pending keygen share `key_id`, on the user's word only (`tessera keys resolve
+    /// NAME --abandon 0`): when its keygen completed nowhere, or this device's share of it is
+    /// not needed. Whether it was here.
+    pub fn drop_pending_keygen(&self, key_id: &[u8; 32]) -> bool {
+        let Ok(mut pending) = self.pending_keygens.lock() else {
+            return false;
+        };
+        let before = pending.len();
+        pending.retain(|p| p.share.key_id() != key_id);
+        pending.len() < before
+    }
+
     /// Activates a pending keygen share with its certificate (relayed by another member).
     pub fn activate(&self, certificate: &Certificate) -> Result<KeyShare<C>, JobError> {
         let mut pending = self

@@ -1110,10 +1110,20 @@ impl Runtime {
             NodeFailure::Usage(format!("unknown key {name:?} (see `tessera keys list`)"))
         })?;
         let staged = epochs.iter().find(|e| e.epoch == epoch && !e.is_active());
-        if epoch == 0 {
-            return Err(NodeFailure::Usage(
-                "epoch 0 is a keygen's: its pending share waits for its certificate".into(),
-            ));
+        // Epoch 0 pending: a keygen whose certificate never completed here.
+        if let (0, Some(pending)) = (epoch, staged) {
+            let dropped = with_suite!(self.suites, pending.public.suite, |device, _C| device
+                .drop_pending_keygen(&pending.public.key_id));
+            if !dropped {
+                return Err(NodeFailure::Usage(format!(
+                    "{name:?} is not a pending keygen here (it may have just been activated)"
+                )));
+            }
+            self.keystore.erase(name, 0)?;
+            if let Ok(mut n) = self.names.lock() {
+                n.remove(&pending.public.key_id);
+            }
+            return Ok(json!({ "key": name, "abandoned": 0 }));
         }
         if epochs.iter().any(|e| e.epoch == epoch && e.is_active()) {
             return Err(NodeFailure::Usage(format!(
