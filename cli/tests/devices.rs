@@ -304,3 +304,45 @@ fn a_person_approves_at_the_nodes_terminal() {
     let _ = b.kill();
     let _ = b.wait();
 }
+
+/// `tessera keys xpub` and `keys derive` (design §2): the exported xpub is the internal key
+/// with the DKG's chain code, and a child `keys derive` prints is the child the `bitcoin`
+/// crate derives from that xpub, with the same address; hardened paths and ed25519 keys are
+/// refused in one line.
+#[test]
+fn a_taproot_keys_children_match_a_watch_only_wallets() {
+    let w = World::new("xpub");
+    let _b = NodeProcess::start(&w.home("b"));
+    let _c = NodeProcess::start(&w.home("c"));
+    w.keygen("vault", "taproot");
+    let a = w.home("a");
+    let exported = json(&a, &["keys", "xpub", "vault"]);
+    let xpub = bitcoin::bip32::Xpub::from_str(exported["xpub"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        exported["descriptor"].as_str().unwrap(),
+        format!("tr({xpub}/0/*)")
+    );
+    let shown = json(&a, &["keys", "show", "vault"]);
+    assert_eq!(
+        hex::encode(xpub.public_key.serialize()),
+        shown["group_key"].as_str().unwrap()
+    );
+    let secp = bitcoin::secp256k1::Secp256k1::verification_only();
+    let child = json(&a, &["keys", "derive", "vault", "m/0/5"]);
+    let theirs = xpub
+        .derive_pub(
+            &secp,
+            &bitcoin::bip32::DerivationPath::from_str("m/0/5").unwrap(),
+        )
+        .unwrap();
+    let internal = theirs.public_key.x_only_public_key().0;
+    assert_eq!(
+        child["internal_key"].as_str().unwrap(),
+        internal.to_string()
+    );
+    let address = bitcoin::Address::p2tr(&secp, internal, None, bitcoin::Network::Bitcoin);
+    assert_eq!(child["address"].as_str().unwrap(), address.to_string());
+    let (code, _, err) = run(&a, &["keys", "derive", "vault", "m/0'/5"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("hardened"), "{err}");
+}

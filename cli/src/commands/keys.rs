@@ -1,4 +1,4 @@
-//! `tessera keys list|show|resolve`: the keys this device holds a share of, from their public files
+//! `tessera keys list|show|xpub|derive|resolve`: the keys this device holds a share of, from their public files
 //! only (design §5): nothing is decrypted and no passphrase is asked. An address is shown only
 //! for an active key (design §3.1 step 4).
 
@@ -28,6 +28,26 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "mainnet")]
         network: Network,
     },
+    /// A taproot key's extended public key (the internal key P and the DKG's chain code) and
+    /// a Taproot descriptor for a watch-only wallet.
+    Xpub {
+        /// The key's name.
+        name: String,
+        /// The Bitcoin network (xpub or tpub).
+        #[arg(long, value_enum, default_value = "mainnet")]
+        network: Network,
+    },
+    /// A taproot key's child at an unhardened BIP-32 path (e.g. m/0/5): its internal key and
+    /// its BIP-86 address, as a watch-only wallet derives them from the xpub.
+    Derive {
+        /// The key's name.
+        name: String,
+        /// The path, m/i/j/… with every i below 2^31.
+        path: String,
+        /// The Bitcoin network of the address.
+        #[arg(long, value_enum, default_value = "mainnet")]
+        network: Network,
+    },
     /// The operator's way out of a transition that will never complete: give up this
     /// device's pending epoch (its staged share is erased) and its dealing mark, so another
     /// reshare can run; epoch 0 drops a keygen whose certificate never came. Only when it
@@ -39,6 +59,20 @@ pub enum Command {
         #[arg(long, value_name = "EPOCH")]
         abandon: u64,
     },
+}
+
+/// The active epoch of key `name`, from its public files.
+fn active(keys: &Keystore, name: &str) -> Result<Epoch, Failure> {
+    if !keys.exists(name) {
+        return Err(Failure::usage(format!(
+            "unknown key {name:?} (see `tessera keys list`)"
+        )));
+    }
+    keys.epochs(name)?
+        .into_iter()
+        .rev()
+        .find(Epoch::is_active)
+        .ok_or_else(|| Failure::usage(format!("key {name:?} is not active yet")))
 }
 
 /// The state word of an epoch.
@@ -155,6 +189,49 @@ pub fn run(command: &Command, ctx: &Context, out: &Output) -> Result<(), Failure
             }
             let v = describe(name, &keys.epochs(name)?, &peers, *network)?;
             out.line(|| text(&v), || v.clone());
+        }
+        Command::Xpub { name, network } => {
+            let e = active(&keys, name)?;
+            let p = &e.public;
+            let x = crate::device::address::xpub(p.suite, &p.group_key, &p.chain_code, *network)
+                .map_err(|err| Failure::usage(err.to_string()))?;
+            let descriptor = format!("tr({x}/0/*)");
+            out.line(
+                || format!("xpub        {x}\ndescriptor  {descriptor}"),
+                || json!({ "name": name, "xpub": x.to_string(), "descriptor": descriptor }),
+            );
+        }
+        Command::Derive {
+            name,
+            path,
+            network,
+        } => {
+            let e = active(&keys, name)?;
+            let p = &e.public;
+            let parsed: bitcoin::bip32::DerivationPath = path
+                .parse()
+                .map_err(|_| Failure::usage(format!("not a derivation path: {path}")))?;
+            let indexes = parsed
+                .into_iter()
+                .map(|c| match c {
+                    bitcoin::bip32::ChildNumber::Normal { index } => Ok(*index),
+                    _ => Err(Failure::usage(
+                        "hardened steps cannot be derived from a public key",
+                    )),
+                })
+                .collect::<Result<Vec<u32>, _>>()?;
+            let (internal, address) = crate::device::address::derive(
+                p.suite,
+                &p.group_key,
+                &p.chain_code,
+                &indexes,
+                *network,
+            )
+            .map_err(|err| Failure::usage(err.to_string()))?;
+            out.line(
+                || format!("path          {path}\ninternal key  {internal}\naddress       {address}"),
+                || json!({ "name": name, "path": path, "internal_key": internal.to_string(), "address": address }),
+            );
         }
         Command::Resolve { name, abandon } => {
             if !keys.exists(name) {

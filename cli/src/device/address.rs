@@ -71,10 +71,111 @@ pub fn address(suite: Suite, group_key: &[u8], network: Network) -> Result<Strin
     }
 }
 
+/// The extended public key of a taproot key: the internal (untweaked) group key P with its
+/// parity and the chain code the DKG transcript fixed, at depth 0 (BIP-32 serialization by
+/// the `bitcoin` crate). A watch-only wallet derives the same children from it as tessera.
+pub fn xpub(
+    suite: Suite,
+    group_key: &[u8],
+    chain_code: &[u8; 32],
+    network: Network,
+) -> Result<bitcoin::bip32::Xpub, AddressError> {
+    if suite != Suite::Taproot {
+        return Err(AddressError("an extended public key is for taproot keys"));
+    }
+    Ok(bitcoin::bip32::Xpub {
+        network: bitcoin::NetworkKind::from(bitcoin::Network::from(network)),
+        depth: 0,
+        parent_fingerprint: Default::default(),
+        child_number: bitcoin::bip32::ChildNumber::from_normal_idx(0)
+            .map_err(|_| AddressError("child number"))?,
+        public_key: bitcoin::secp256k1::PublicKey::from_slice(group_key)
+            .map_err(|_| AddressError("taproot"))?,
+        chain_code: bitcoin::bip32::ChainCode::from(*chain_code),
+    })
+}
+
+/// The child of a taproot key at the unhardened `path`, from tessera's one tweak function
+/// (BIP-32 `CKDpub` on P, design §2): its internal key (x-only) and its BIP-86 P2TR address.
+pub fn derive(
+    suite: Suite,
+    group_key: &[u8],
+    chain_code: &[u8; 32],
+    path: &[u32],
+    network: Network,
+) -> Result<(XOnlyPublicKey, String), AddressError> {
+    if suite != Suite::Taproot {
+        return Err(AddressError("derivation is for taproot keys"));
+    }
+    let p = Taproot::deserialize_point(group_key).map_err(|_| AddressError("taproot"))?;
+    let tweak = Tweak {
+        derivation: path.to_vec(),
+        taproot: tessera_core::TaprootTweak::None,
+    };
+    let child = KeyTweak::<Taproot>::derive(&p, chain_code, &tweak)
+        .map_err(|_| AddressError("a hardened or too deep path"))?;
+    let x_only = Taproot::serialize_verifying_key(child.output_key())
+        .map_err(|_| AddressError("child key"))?;
+    let internal = XOnlyPublicKey::from_slice(&x_only).map_err(|_| AddressError("x-only key"))?;
+    let secp = Secp256k1::verification_only();
+    let address = Address::p2tr(&secp, internal, None, bitcoin::Network::from(network));
+    Ok((internal, address.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    /// A child tessera derives is the child the `bitcoin` crate derives from the exported
+    /// xpub, for keys of both parities, and so is its address.
+    #[test]
+    fn children_match_the_bitcoin_crates_derivation_from_the_xpub() {
+        let secp = Secp256k1::verification_only();
+        for k in 1u64..5 {
+            let p = Taproot::serialize_point(&Taproot::mul_base(&k.into())).unwrap();
+            let chain_code = [k as u8 * 17; 32];
+            let x = xpub(Suite::Taproot, p.as_ref(), &chain_code, Network::Mainnet).unwrap();
+            let parsed = bitcoin::bip32::Xpub::from_str(&x.to_string()).unwrap();
+            for path in [vec![0u32], vec![0, 5], vec![1, 2, 3]] {
+                let text: String = std::iter::once("m".to_string())
+                    .chain(path.iter().map(u32::to_string))
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let theirs = parsed
+                    .derive_pub(
+                        &secp,
+                        &bitcoin::bip32::DerivationPath::from_str(&text).unwrap(),
+                    )
+                    .unwrap();
+                let (internal, address) = derive(
+                    Suite::Taproot,
+                    p.as_ref(),
+                    &chain_code,
+                    &path,
+                    Network::Mainnet,
+                )
+                .unwrap();
+                assert_eq!(internal, theirs.public_key.x_only_public_key().0, "{text}");
+                let expected = Address::p2tr(
+                    &secp,
+                    theirs.public_key.x_only_public_key().0,
+                    None,
+                    bitcoin::Network::Bitcoin,
+                );
+                assert_eq!(address, expected.to_string());
+            }
+        }
+        assert!(derive(
+            Suite::Taproot,
+            &[2; 33],
+            &[0; 32],
+            &[0x8000_0000],
+            Network::Mainnet
+        )
+        .is_err());
+        assert!(xpub(Suite::Ed25519, &[0; 32], &[0; 32], Network::Mainnet).is_err());
+    }
 
     #[test]
     fn taproot_address_encodes_the_bip86_output_key() {
