@@ -345,4 +345,49 @@ fn a_taproot_keys_children_match_a_watch_only_wallets() {
     let (code, _, err) = run(&a, &["keys", "derive", "vault", "m/0'/5"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("hardened"), "{err}");
+
+    // Signing with the child: b sees the path in its request, and the signature verifies
+    // (k256's BIP-340) under the output key of the child's address.
+    let signer = std::thread::spawn(move || {
+        run(
+            &a,
+            &[
+                "--json",
+                "sign",
+                "--key",
+                "vault",
+                "--message",
+                "c0ffee",
+                "--signers",
+                "b",
+                "--path",
+                "m/0/5",
+            ],
+        )
+    });
+    let waiting = loop {
+        let list = json(&w.home("b"), &["approve", "--list"]);
+        if list["waiting"][0]["id"].is_string() {
+            break list["waiting"][0].clone();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(waiting["path"], "m/0/5");
+    json(&w.home("b"), &["approve", waiting["id"].as_str().unwrap()]);
+    let (code, out, err) = signer.join().unwrap();
+    assert_eq!(code, 0, "{err}");
+    let signed: Value = serde_json::from_str(out.trim()).unwrap();
+    let script = address.script_pubkey();
+    let output_key = &script.as_bytes()[2..];
+    assert_eq!(
+        signed["verifying_key"].as_str().unwrap(),
+        hex::encode(output_key)
+    );
+    let vk = k256::schnorr::VerifyingKey::from_slice(output_key).unwrap();
+    let sig = hex::decode(signed["signature"].as_str().unwrap()).unwrap();
+    vk.verify_raw(
+        &[0xc0, 0xff, 0xee],
+        &k256::schnorr::Signature::try_from(sig.as_slice()).unwrap(),
+    )
+    .expect("k256 BIP-340 verifies under the child's output key");
 }

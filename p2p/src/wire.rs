@@ -289,6 +289,10 @@ impl Writer {
     pub fn u16(&mut self, v: u16) {
         self.0.extend_from_slice(&v.to_be_bytes());
     }
+    /// A big-endian u32.
+    pub fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
     /// A big-endian u64.
     pub fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_be_bytes());
@@ -341,6 +345,11 @@ impl<'a> Reader<'a> {
     pub fn u16(&mut self) -> Result<u16, WireError> {
         let b = self.take(2)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+    /// A big-endian u32.
+    pub fn u32(&mut self) -> Result<u32, WireError> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
     /// A big-endian u64.
     pub fn u64(&mut self) -> Result<u64, WireError> {

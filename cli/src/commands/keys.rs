@@ -208,18 +208,8 @@ pub fn run(command: &Command, ctx: &Context, out: &Output) -> Result<(), Failure
         } => {
             let e = active(&keys, name)?;
             let p = &e.public;
-            let parsed: bitcoin::bip32::DerivationPath = path
-                .parse()
-                .map_err(|_| Failure::usage(format!("not a derivation path: {path}")))?;
-            let indexes = parsed
-                .into_iter()
-                .map(|c| match c {
-                    bitcoin::bip32::ChildNumber::Normal { index } => Ok(*index),
-                    _ => Err(Failure::usage(
-                        "hardened steps cannot be derived from a public key",
-                    )),
-                })
-                .collect::<Result<Vec<u32>, _>>()?;
+            let indexes = crate::device::control::parse_path(path)
+                .map_err(|err| Failure::usage(err.to_string()))?;
             let (internal, address) = crate::device::address::derive(
                 p.suite,
                 &p.group_key,

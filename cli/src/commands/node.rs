@@ -133,6 +133,9 @@ fn show(r: &Request) -> String {
     if let Some(f) = &r.fingerprint {
         text.push_str(&format!("; fingerprint {f}"));
     }
+    if let Some(p) = &r.path {
+        text.push_str(&format!("; child key {p}"));
+    }
     if let (true, Some(lost)) = (r.protocol == "repair", r.committee.last()) {
         text.push_str(&format!("; the repaired share goes to {}", name(lost)));
     }

@@ -28,6 +28,11 @@ pub struct Args {
     /// committee, to make the threshold).
     #[arg(long, num_args = 1..)]
     signers: Vec<String>,
+    /// Sign with the key's child at this unhardened BIP-32 path (`m/0/5`, taproot and
+    /// secp256k1 keys): the signature verifies under that child's output key (BIP-86 for
+    /// taproot), the key of `tessera keys derive`'s address.
+    #[arg(long)]
+    path: Option<String>,
     /// Also write the signature's bytes to this file.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -56,6 +61,7 @@ pub fn run(args: &Args, ctx: &Context, out: &Output) -> Result<(), Failure> {
         key: args.key.clone(),
         message: hex::encode(&message),
         signers: args.signers.clone(),
+        path: args.path.clone(),
     };
     let v = dispatch(ctx, &home, &request, out)?;
     let signature = hex::decode(v["signature"].as_str().unwrap_or_default()).unwrap_or_default();

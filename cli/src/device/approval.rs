@@ -56,6 +56,9 @@ pub struct Request {
     /// The group key of a reshare, hex: the key a joining device is about to hold a share of.
     #[serde(default)]
     pub group_key: Option<String>,
+    /// The child key a signature is for (`m/0/5`), if not the key itself.
+    #[serde(default)]
+    pub path: Option<String>,
     /// The message to sign, hex.
     pub message: Option<String>,
     /// Its SHA-256, hex.
@@ -284,6 +287,7 @@ mod tests {
             threshold: None,
             fingerprint: None,
             group_key: None,
+            path: None,
             message: None,
             message_sha256: None,
             received: 0,

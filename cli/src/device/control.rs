@@ -52,6 +52,9 @@ pub enum Request {
         message: String,
         /// The signers besides this device, by local name (empty: the first t).
         signers: Vec<String>,
+        /// The unhardened path of the child key to sign with (`m/0/5`); none: the key.
+        #[serde(default)]
+        path: Option<String>,
     },
     /// `tessera reshare` (and `tessera refresh`: no new committee, no threshold).
     Reshare {
@@ -203,9 +206,14 @@ pub async fn answer(
             key,
             message,
             signers,
-        } => match hex::decode(&message) {
-            Ok(m) => runtime.sign(&key, &m, &signers, &progress).await,
-            Err(_) => Err(NodeFailure::Usage("the message is not hex".into())),
+            path,
+        } => match (
+            hex::decode(&message),
+            path.as_deref().map(parse_path).transpose(),
+        ) {
+            (Ok(m), Ok(path)) => runtime.sign(&key, &m, &signers, path, &progress).await,
+            (Err(_), _) => Err(NodeFailure::Usage("the message is not hex".into())),
+            (_, Err(e)) => Err(e),
         },
         Request::Reshare {
             key,
@@ -236,6 +244,22 @@ pub async fn answer(
         Ok(v) => Reply::Done(v),
         Err(e) => failed(code_of(&e), e.to_string()),
     }
+}
+
+/// An unhardened BIP-32 path, `m/i/j/…`, as its indexes.
+pub fn parse_path(text: &str) -> Result<Vec<u32>, NodeFailure> {
+    let parsed: bitcoin::bip32::DerivationPath = text
+        .parse()
+        .map_err(|_| NodeFailure::Usage(format!("not a derivation path: {text}")))?;
+    parsed
+        .into_iter()
+        .map(|c| match c {
+            bitcoin::bip32::ChildNumber::Normal { index } => Ok(*index),
+            _ => Err(NodeFailure::Usage(
+                "hardened steps cannot be derived from a public key".into(),
+            )),
+        })
+        .collect()
 }
 
 /// Sends `request` to the node running on `home`, calling `progress` for each progress line;

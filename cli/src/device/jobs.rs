@@ -171,9 +171,80 @@ impl<C: Ciphersuite> ShareStore<C> for InMemory {
     }
 }
 
-/// The last byte of a signing session's parameters that makes it a health check (design
-/// §3.5); absent, the session signs the message for use.
+/// The tag after a signing session's message that makes it a health check (design §3.5).
 const HEALTH: u8 = 1;
+/// The tag after a signing session's message that names a child key: `2 ‖ depth (u8) ‖
+/// depth × index (u32)`, every index unhardened (design §2).
+const CHILD: u8 = 2;
+
+/// What a signing session signs for, from the parameters after its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    /// A signature for use, under the key's output key at this unhardened BIP-32 path (empty:
+    /// the key itself; BIP-86 for Taproot).
+    Spend(Vec<u32>),
+    /// A health check (design §3.5).
+    Health,
+}
+
+impl Purpose {
+    fn write(&self, w: &mut Writer) {
+        match self {
+            Purpose::Spend(path) if path.is_empty() => {}
+            Purpose::Spend(path) => {
+                w.u8(CHILD);
+                // Paths are checked against MAX_DERIVATION_DEPTH (255) before they are sent.
+                w.u8(path.len() as u8);
+                for i in path {
+                    w.u32(*i);
+                }
+            }
+            Purpose::Health => w.u8(HEALTH),
+        }
+    }
+
+    /// Reads the purpose that ends a signing session's parameters of `message` with the key
+    /// `key_id`: strictly, to the end.
+    fn read(r: &mut Reader<'_>, message: &[u8], key_id: &[u8; 32]) -> Result<Self, JobError> {
+        let bad = |_| JobError::Params("malformed signing parameters");
+        let purpose = match r.u8() {
+            Err(_) => Purpose::Spend(Vec::new()),
+            Ok(HEALTH) if message == health_message(key_id) => Purpose::Health,
+            Ok(CHILD) => {
+                let depth = r.u8().map_err(bad)?;
+                let mut path = Vec::with_capacity(usize::from(depth));
+                for _ in 0..depth {
+                    let i = r.u32().map_err(bad)?;
+                    if i >= 0x8000_0000 {
+                        return Err(JobError::Params("a hardened derivation step"));
+                    }
+                    path.push(i);
+                }
+                Purpose::Spend(path)
+            }
+            Ok(_) => return Err(JobError::Params("not a signing purpose of this key")),
+        };
+        r.end().map_err(bad)?;
+        Ok(purpose)
+    }
+
+    /// The tweak a signature of this purpose is made with (not for a health check, whose key
+    /// is moved instead).
+    fn tweak<C: Ciphersuite>(&self) -> Tweak {
+        let derivation = match self {
+            Purpose::Spend(path) => path.clone(),
+            Purpose::Health => Vec::new(),
+        };
+        Tweak {
+            derivation,
+            taproot: if C::BIP340 && *self != Purpose::Health {
+                tessera_core::TaprootTweak::Bip86
+            } else {
+                tessera_core::TaprootTweak::None
+            },
+        }
+    }
+}
 
 /// The message of a health check's test signature: a domain and the key id.
 pub fn health_message(key_id: &[u8; 32]) -> Vec<u8> {
@@ -214,6 +285,9 @@ pub struct Summary {
     /// A signing session that is a health check (design §3.5): its test signature is under
     /// a key no spend uses.
     pub health: bool,
+    /// The unhardened path of the child key a signing session signs with, if not the key
+    /// itself.
+    pub path: Option<Vec<u32>>,
 }
 
 /// The [`Summary`] of a draft's parameters.
@@ -239,9 +313,12 @@ pub fn summarize(draft: &Draft) -> Summary {
             let n = r.u16().unwrap_or(0);
             if (0..n).all(|_| r.u16().is_ok()) {
                 summary.message = r.long().ok().map(<[u8]>::to_vec);
-                summary.health = r.u8() == Ok(HEALTH)
-                    && r.end().is_ok()
-                    && summary.message.as_deref() == Some(&health_message(&draft.key_id)[..]);
+                let message = summary.message.clone().unwrap_or_default();
+                match Purpose::read(&mut r, &message, &draft.key_id) {
+                    Ok(Purpose::Health) => summary.health = true,
+                    Ok(Purpose::Spend(path)) if !path.is_empty() => summary.path = Some(path),
+                    _ => {}
+                }
             }
         }
         Kind::Reshare => {
@@ -639,7 +716,26 @@ impl<C: Ciphersuite> Device<C> {
         signers: Vec<PeerId>,
         message: &[u8],
     ) -> Result<SignOutput<C>, JobError> {
-        self.propose_sign(key_id, signers, message, false).await
+        self.propose_sign(key_id, signers, message, Purpose::Spend(Vec::new()))
+            .await
+    }
+
+    /// [`Device::sign`] with the key's child at the unhardened BIP-32 `path` (design §2): the
+    /// signature verifies under that child's output key (BIP-86 for Taproot).
+    pub async fn sign_child(
+        &self,
+        key_id: &[u8; 32],
+        signers: Vec<PeerId>,
+        message: &[u8],
+        path: Vec<u32>,
+    ) -> Result<SignOutput<C>, JobError> {
+        if path.len() > tessera_core::tweak::MAX_DERIVATION_DEPTH
+            || path.iter().any(|i| *i >= 0x8000_0000)
+        {
+            return Err(JobError::Params("a hardened or too deep derivation path"));
+        }
+        self.propose_sign(key_id, signers, message, Purpose::Spend(path))
+            .await
     }
 
     /// Proposes a health check of the key `key_id` to `signers` (this device among them): a
@@ -650,7 +746,7 @@ impl<C: Ciphersuite> Device<C> {
         key_id: &[u8; 32],
         signers: Vec<PeerId>,
     ) -> Result<SignOutput<C>, JobError> {
-        self.propose_sign(key_id, signers, &health_message(key_id), true)
+        self.propose_sign(key_id, signers, &health_message(key_id), Purpose::Health)
             .await
     }
 
@@ -659,7 +755,7 @@ impl<C: Ciphersuite> Device<C> {
         key_id: &[u8; 32],
         signers: Vec<PeerId>,
         message: &[u8],
-        health: bool,
+        purpose: Purpose,
     ) -> Result<SignOutput<C>, JobError> {
         let share = self
             .share(key_id)
@@ -679,9 +775,7 @@ impl<C: Ciphersuite> Device<C> {
             w.u16(id.get());
         }
         w.long(message);
-        if health {
-            w.u8(HEALTH);
-        }
+        purpose.write(&mut w);
         let draft = Draft {
             kind: Kind::Sign,
             params: w.finish(),
@@ -960,12 +1054,8 @@ impl<C: Ciphersuite> Device<C> {
         }
         let message = r.long().map_err(bad)?.to_vec();
         let draft = &session.proposal().draft;
-        let health = match r.u8() {
-            Ok(HEALTH) if message == health_message(&draft.key_id) => true,
-            Ok(_) => return Err(JobError::Params("not a signing purpose of this key")),
-            Err(_) => false,
-        };
-        r.end().map_err(bad)?;
+        let purpose = Purpose::read(&mut r, &message, &draft.key_id)?;
+        let health = purpose == Purpose::Health;
         let record = self
             .record(&draft.key_id)
             .ok_or_else(|| JobError::Key("no active share of this key".into()))?;
@@ -988,19 +1078,17 @@ impl<C: Ciphersuite> Device<C> {
                 "a signer's identifier is not its roster position",
             ));
         }
-        // A health check signs under the test key, untweaked; a signature under P's output
-        // key (BIP-86 for Taproot) otherwise.
-        let (key, tweak) = if health {
-            let test_key = share
+        // A health check signs under the test key, untweaked; a signature under the output
+        // key of the key or of its child (BIP-86 for Taproot) otherwise.
+        let key = if health {
+            share
                 .key_package()
                 .offset(&health_offset::<C>(&draft.key_id))
-                .map_err(|e| JobError::Key(e.to_string()))?;
-            (test_key, Tweak::none())
-        } else if C::BIP340 {
-            (share.key_package().clone(), Tweak::bip86())
+                .map_err(|e| JobError::Key(e.to_string()))?
         } else {
-            (share.key_package().clone(), Tweak::none())
+            share.key_package().clone()
         };
+        let tweak = purpose.tweak::<C>();
         let request = SigningRequest {
             session_id: *session.id(),
             message,

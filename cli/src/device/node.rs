@@ -699,6 +699,7 @@ impl Runtime {
         name: &str,
         message: &[u8],
         signers: &[String],
+        path: Option<Vec<u32>>,
         progress: &(dyn Fn(String) + Sync),
     ) -> Result<Value, NodeFailure> {
         let e = self.active_epoch(name)?;
@@ -725,7 +726,12 @@ impl Runtime {
         progress(format!("asking {} devices to sign", chosen.len()));
         let key_id = public.key_id;
         let result = with_suite!(self.suites, public.suite, |device, C| self
-            .until_approved(progress, || device.sign(&key_id, chosen.clone(), message))
+            .until_approved(progress, || device.sign_child(
+                &key_id,
+                chosen.clone(),
+                message,
+                path.clone().unwrap_or_default()
+            ))
             .await
             .map(|out| served::<C>(&Served::Sign(out))));
         self.log_initiated("sign", name, e.epoch, &chosen, Some(message), &result);
@@ -1369,6 +1375,12 @@ fn policy(
                 threshold,
                 fingerprint,
                 group_key: summary.group_key.as_ref().map(hex::encode),
+                path: summary.path.as_ref().map(|p| {
+                    std::iter::once("m".to_string())
+                        .chain(p.iter().map(u32::to_string))
+                        .collect::<Vec<_>>()
+                        .join("/")
+                }),
                 message_sha256: summary
                     .message
                     .as_ref()
