@@ -21,25 +21,30 @@ use std::{
 
 use serde_json::Value;
 
+/// `tessera --json sign --key KEY --message MESSAGE --signers b EXTRA…` from a's home, in the
+/// background.
+fn sign_from_a(
+    w: &World,
+    key: &str,
+    message: &str,
+    extra: &[&str],
+) -> std::thread::JoinHandle<(i32, String, String)> {
+    let a = w.home("a");
+    let args: Vec<String> = ["--json", "sign", "--key", key, "--message", message]
+        .iter()
+        .chain(&["--signers", "b"])
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect();
+    std::thread::spawn(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&a, &args)
+    })
+}
+
 /// `tessera sign` from device a in the background while b decides; its (code, stdout, stderr).
 fn sign_with_decision(w: &World, key: &str, message: &str, approve: bool) -> (i32, String, String) {
-    let a = w.home("a");
-    let (key, message) = (key.to_string(), message.to_string());
-    let signer = std::thread::spawn(move || {
-        run(
-            &a,
-            &[
-                "--json",
-                "sign",
-                "--key",
-                &key,
-                "--message",
-                &message,
-                "--signers",
-                "b",
-            ],
-        )
-    });
+    let signer = sign_from_a(w, key, message, &[]);
     decide(&w.home("b"), approve);
     signer.join().unwrap()
 }
@@ -348,23 +353,7 @@ fn a_taproot_keys_children_match_a_watch_only_wallets() {
 
     // Signing with the child: b sees the path in its request, and the signature verifies
     // (k256's BIP-340) under the output key of the child's address.
-    let signer = std::thread::spawn(move || {
-        run(
-            &a,
-            &[
-                "--json",
-                "sign",
-                "--key",
-                "vault",
-                "--message",
-                "c0ffee",
-                "--signers",
-                "b",
-                "--path",
-                "m/0/5",
-            ],
-        )
-    });
+    let signer = sign_from_a(&w, "vault", "c0ffee", &["--path", "m/0/5"]);
     let waiting = loop {
         let list = json(&w.home("b"), &["approve", "--list"]);
         if list["waiting"][0]["id"].is_string() {
