@@ -195,7 +195,8 @@ pub fn run(command: &Command, ctx: &Context, out: &Output) -> Result<(), Failure
             let p = &e.public;
             let x = crate::device::address::xpub(p.suite, &p.group_key, &p.chain_code, *network)
                 .map_err(|err| Failure::usage(err.to_string()))?;
-            let descriptor = format!("tr({x}/0/*)");
+            let descriptor = crate::device::address::descriptor(&x)
+                .map_err(|err| Failure::usage(err.to_string()))?;
             out.line(
                 || format!("xpub        {x}\ndescriptor  {descriptor}"),
                 || json!({ "name": name, "xpub": x.to_string(), "descriptor": descriptor }),

@@ -95,6 +95,15 @@ pub fn xpub(
     })
 }
 
+/// The Taproot descriptor of a key's receive addresses, `tr(XPUB/0/*)`, with its BIP-380
+/// checksum (by the `miniscript` crate): what a watch-only wallet imports.
+pub fn descriptor(xpub: &bitcoin::bip32::Xpub) -> Result<String, AddressError> {
+    let d: miniscript::Descriptor<miniscript::DescriptorPublicKey> = format!("tr({xpub}/0/*)")
+        .parse()
+        .map_err(|_| AddressError("descriptor"))?;
+    Ok(d.to_string())
+}
+
 /// The child of a taproot key at the unhardened `path`, from tessera's one tweak function
 /// (BIP-32 `CKDpub` on P, design §2): its internal key (x-only) and its BIP-86 P2TR address.
 pub fn derive(
@@ -164,6 +173,25 @@ mod tests {
                     bitcoin::Network::Bitcoin,
                 );
                 assert_eq!(address, expected.to_string());
+            }
+            // The descriptor a watch-only wallet imports gives the same receive addresses.
+            let d: miniscript::Descriptor<miniscript::DescriptorPublicKey> =
+                descriptor(&x).unwrap().parse().unwrap();
+            for i in [0u32, 7] {
+                let from_descriptor = d
+                    .at_derivation_index(i)
+                    .unwrap()
+                    .address(bitcoin::Network::Bitcoin)
+                    .unwrap();
+                let (_, ours) = derive(
+                    Suite::Taproot,
+                    p.as_ref(),
+                    &chain_code,
+                    &[0, i],
+                    Network::Mainnet,
+                )
+                .unwrap();
+                assert_eq!(ours, from_descriptor.to_string());
             }
         }
         assert!(derive(
