@@ -763,7 +763,7 @@ impl<C: Ciphersuite> Device<C> {
         // The signing roster is in identifier order (RFC 9591 §5.1, the signer list).
         let mut pairs = Vec::with_capacity(signers.len());
         for peer in signers {
-            pairs.push((identifier_in(&share, &peer)?, peer));
+            pairs.push((identifier_in(share.roster(), &peer)?, peer));
         }
         pairs.sort_by_key(|(id, _)| *id);
         let (ids, signers): (Vec<Identifier>, Vec<PeerId>) = pairs.into_iter().unzip();
@@ -806,7 +806,7 @@ impl<C: Ciphersuite> Device<C> {
         let mut list = Vec::with_capacity(dealers.len());
         for peer in dealers {
             list.push(Dealer {
-                old_id: identifier_in(&share, peer)?,
+                old_id: identifier_in(share.roster(), peer)?,
                 identity: identity_of(peer).ok_or(JobError::Params("not an Ed25519 peer"))?,
             });
         }
@@ -856,19 +856,10 @@ impl<C: Ciphersuite> Device<C> {
         roster: &[IdentityKey],
         helpers: &[PeerId],
     ) -> Result<tessera_core::KeyPackage<C>, JobError> {
-        let position = |key: &IdentityKey| {
-            roster
-                .iter()
-                .position(|k| k == key)
-                .and_then(|p| u16::try_from(p + 1).ok())
-                .and_then(|i| Identifier::new(i).ok())
-                .ok_or(JobError::Params("a device is not in the key's committee"))
-        };
-        let lost = position(&self.identity.identity())?;
+        let lost = identifier_in(roster, &self.node.peer_id())?;
         let mut pairs = Vec::with_capacity(helpers.len());
         for peer in helpers {
-            let key = identity_of(peer).ok_or(JobError::Params("not an Ed25519 peer"))?;
-            pairs.push((position(&key)?, *peer));
+            pairs.push((identifier_in(roster, peer)?, *peer));
         }
         pairs.sort_by_key(|(id, _)| *id);
         let (ids, mut members): (Vec<Identifier>, Vec<PeerId>) = pairs.into_iter().unzip();
@@ -1469,13 +1460,9 @@ async fn run_watched<P: Protocol>(
 }
 
 /// The identifier of `peer` in the key's roster (position + 1).
-fn identifier_in<C: Ciphersuite>(
-    share: &KeyShare<C>,
-    peer: &PeerId,
-) -> Result<Identifier, JobError> {
+fn identifier_in(roster: &[IdentityKey], peer: &PeerId) -> Result<Identifier, JobError> {
     let key = identity_of(peer).ok_or(JobError::Params("not an Ed25519 peer"))?;
-    let pos = share
-        .roster()
+    let pos = roster
         .iter()
         .position(|k| *k == key)
         .ok_or(JobError::Params("a peer is not in the key's committee"))?;

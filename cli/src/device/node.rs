@@ -1188,23 +1188,20 @@ fn served<C: Ciphersuite>(s: &Served<C>) -> Value {
             "verifying_key": C::serialize_verifying_key(&out.output_key).map(hex::encode).unwrap_or_default(),
         }),
         Served::Helped => json!({ "protocol": "repair", "helped": true }),
-        Served::Reshare(committed, transition) => match committed {
-            tessera_reshare::Committed::Activated(epoch) => json!({
-                "protocol": "reshare",
-                "committed": "activated",
-                "epoch": epoch,
-                "key_id": hex::encode(transition.certificate.key_id),
-                "threshold": transition.threshold,
-                "parties": transition.roster.len(),
-            }),
-            tessera_reshare::Committed::Retired => json!({
+        Served::Reshare(committed, transition) => {
+            let mut v = json!({
                 "protocol": "reshare",
                 "committed": "retired",
                 "key_id": hex::encode(transition.certificate.key_id),
                 "threshold": transition.threshold,
                 "parties": transition.roster.len(),
-            }),
-        },
+            });
+            if let tessera_reshare::Committed::Activated(epoch) = committed {
+                v["committed"] = "activated".into();
+                v["epoch"] = (*epoch).into();
+            }
+            v
+        }
     }
 }
 
