@@ -64,10 +64,12 @@
 //! nonces never leave the party and are consumed by its one round 2. Every failure is a
 //! [`SignProtocolError`] naming the culprit: signed round-1 messages make equivocation
 //! *proven*; bad shares and malformed messages are *accused by* the receiving party. The
-//! [`protocol`] module documents the message formats and checks.
+//! [`protocol`] module documents the message formats and checks. [`SignBatch`] signs several
+//! messages (a transaction's inputs) in one session, one [`SignParty`] per message.
 #![forbid(unsafe_code)]
 
 mod aggregate;
+pub mod batch;
 mod error;
 mod package;
 pub mod protocol;
@@ -77,6 +79,7 @@ mod round2;
 mod signature;
 
 pub use aggregate::Aggregator;
+pub use batch::{SignBatch, SignBatchError, SignItem};
 pub use error::{SignError, SignProtocolError, VerifyError};
 pub use package::{
     binding_factor_input_prefix, compute_binding_factors, encode_group_commitment_list,

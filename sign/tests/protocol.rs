@@ -2,6 +2,8 @@
 //! honest sessions under reordering and duplication, and every way a peer can break a session
 //! ending in a typed error that names it.
 
+mod common;
+
 use std::sync::Arc;
 
 use rand_chacha::{
@@ -11,9 +13,8 @@ use rand_chacha::{
 use tessera_core::{
     protocol::{Header, Kind},
     sim::{Envelope, Outcome, Report, Simulation},
-    Blame, Ciphersuite, Culprit, Ed25519, Ed25519Identity, Evidence, Fault, Identifier,
-    IdentityKey, IdentitySigner, KeyPackage, PartyIndex, Protocol, Secp256k1, Step, Suite, Taproot,
-    Tweak,
+    Blame, Ciphersuite, Culprit, Ed25519Identity, Evidence, Fault, Identifier, IdentityKey,
+    IdentitySigner, KeyPackage, PartyIndex, Protocol, Step, Suite, Tweak,
 };
 use tessera_keygen::dealer::split_random;
 use tessera_sign::{
@@ -27,18 +28,6 @@ const HIDING_AT: usize = Header::LEN + 2;
 /// Round-2 layout after the header: identifier (2 bytes), then z (32 bytes), then the echo.
 const Z_AT: usize = Header::LEN + 2;
 const ECHO_AT: usize = Z_AT + 32;
-
-/// Runs a test body for every suite.
-macro_rules! all_suites {
-    ($($name:ident => $body:ident;)*) => {$(
-        #[test]
-        fn $name() {
-            $body::<Ed25519>();
-            $body::<Secp256k1>();
-            $body::<Taproot>();
-        }
-    )*};
-}
 
 /// Everything a session's parties are built from, so tests can rebuild a party exactly.
 struct World<C: Ciphersuite> {

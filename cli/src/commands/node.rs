@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{Context, Failure};
 use crate::{
     device::{
-        approval::{Request, Rules},
+        approval::{Request, Rules, SpendRule},
         control,
         node::{NodeFailure, Options, Runtime},
         Home, Keystore,
@@ -57,6 +57,7 @@ pub fn options(
     ttl: u64,
     listen: &[String],
 ) -> Result<Options, Failure> {
+    let (auto_sign_keys, spend) = policy(home)?;
     Ok(Options {
         listen: listen
             .iter()
@@ -68,8 +69,9 @@ pub fn options(
         rules: Rules {
             auto_keygen,
             blind_signing: blind,
-            auto_sign_keys: policy_keys(home)?,
+            auto_sign_keys,
             expect_keys: Vec::new(),
+            spend,
         },
         approval_ttl: Duration::from_secs(ttl),
         limits: Default::default(),
@@ -77,32 +79,80 @@ pub fn options(
     })
 }
 
-/// The key ids whose signing the home's `policy.json` approves: `{"sign": {"keys": [NAME…]}}`.
-fn policy_keys(home: &Home) -> Result<Vec<String>, Failure> {
+/// What the home's `policy.json` approves without a person (design §6.2):
+///
+/// ```json
+/// {"sign": {"keys": [NAME, …]},
+///  "spend": [{"key": NAME, "allow": [ADDRESS, …], "max_per_tx": SAT, "max_per_day": SAT}, …]}
+/// ```
+///
+/// `sign.keys`: keys whose raw-message signing is approved (with `--allow-blind-signing`);
+/// `spend`: keys whose PSBTs paying only allow-listed addresses within the limits are.
+/// Both are optional. Returns the raw-signing key ids and the spend rules.
+fn policy(home: &Home) -> Result<(Vec<String>, Vec<SpendRule>), Failure> {
     let path = home.path("policy.json");
     if !path.exists() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
-    let bad = || {
+    let bad = |what: &str| {
         Failure::usage(format!(
-            "{}: expected {{\"sign\": {{\"keys\": [NAME, …]}}}}",
+            "{}: {what} (expected {{\"sign\": {{\"keys\": [NAME, …]}}, \"spend\": [{{\"key\": NAME, \"allow\": [ADDRESS, …], \"max_per_tx\": SAT, \"max_per_day\": SAT}}]}})",
             path.display()
         ))
     };
     let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&path).map_err(|_| bad())?).map_err(|_| bad())?;
+        serde_json::from_slice(&std::fs::read(&path).map_err(|e| bad(&e.to_string()))?)
+            .map_err(|e| bad(&e.to_string()))?;
     let keys = Keystore::new(home.root());
-    let mut ids = Vec::new();
-    for name in v["sign"]["keys"].as_array().ok_or_else(bad)? {
-        let name = name.as_str().ok_or_else(bad)?;
-        for e in keys
+    let key_ids = |name: &str| -> Result<Vec<String>, Failure> {
+        Ok(keys
             .epochs(name)
             .map_err(|_| Failure::usage(format!("{}: unknown key {name:?}", path.display())))?
-        {
-            ids.push(hex::encode(e.public.key_id));
+            .iter()
+            .map(|e| hex::encode(e.public.key_id))
+            .collect())
+    };
+    let mut ids = Vec::new();
+    if let Some(names) = v.get("sign").map(|s| {
+        s["keys"]
+            .as_array()
+            .ok_or_else(|| bad("sign.keys is not a list"))
+    }) {
+        for name in names? {
+            ids.extend(key_ids(
+                name.as_str()
+                    .ok_or_else(|| bad("a key name is not a string"))?,
+            )?);
         }
     }
-    Ok(ids)
+    let mut rules = Vec::new();
+    if let Some(spend) = v.get("spend") {
+        for rule in spend.as_array().ok_or_else(|| bad("spend is not a list"))? {
+            let key = rule["key"]
+                .as_str()
+                .ok_or_else(|| bad("a spend rule has no key"))?;
+            let allow = rule["allow"]
+                .as_array()
+                .ok_or_else(|| bad("a spend rule has no allow list"))?
+                .iter()
+                .map(|a| a.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| bad("an allowed address is not a string"))?;
+            let limit = |field: &str| {
+                rule[field]
+                    .as_u64()
+                    .ok_or_else(|| bad(&format!("a spend rule has no {field} (satoshi)")))
+            };
+            rules.push(SpendRule {
+                key: key.to_string(),
+                key_ids: key_ids(key)?,
+                allow,
+                max_per_tx: limit("max_per_tx")?,
+                max_per_day: limit("max_per_day")?,
+            });
+        }
+    }
+    Ok((ids, rules))
 }
 
 /// A failure of the node as the command's.
@@ -142,7 +192,11 @@ fn show(r: &Request) -> String {
     if let Some(k) = &r.group_key {
         text.push_str(&format!("; group key {k}"));
     }
-    if let (Some(m), Some(h)) = (&r.message, &r.message_sha256) {
+    if let Some(tx) = &r.transaction {
+        for line in crate::device::transaction::lines(tx) {
+            text.push_str(&format!("\n  {line}"));
+        }
+    } else if let (Some(m), Some(h)) = (&r.message, &r.message_sha256) {
         text.push_str(&format!("; message {m} (sha256 {h})"));
     }
     text.push_str(&format!(

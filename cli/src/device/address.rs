@@ -11,7 +11,10 @@ use bitcoin::{key::Secp256k1, Address, XOnlyPublicKey};
 use tessera_core::{Ciphersuite, KeyTweak, Suite, Taproot, Tweak};
 
 /// A Bitcoin network, for Taproot addresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Network {
     /// Bitcoin mainnet (`bc1p…`).
     Mainnet,
@@ -21,6 +24,26 @@ pub enum Network {
     Signet,
     /// Regtest (`bcrt1p…`).
     Regtest,
+}
+
+impl Network {
+    /// Every network, in the order of their codes.
+    pub const ALL: [Network; 4] = [
+        Network::Mainnet,
+        Network::Testnet,
+        Network::Signet,
+        Network::Regtest,
+    ];
+
+    /// The network's byte in signing parameters (design §7.3).
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The network of a parameter byte.
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|n| n.code() == code)
+    }
 }
 
 impl From<Network> for bitcoin::Network {

@@ -7,6 +7,14 @@
 //! - A reshare is never approved automatically, nor is a repair.
 //! - A health check (design §3.5) is approved automatically: it signs a fixed message under
 //!   a test key that no spend uses.
+//! - A transaction (design §6.6) is not blind signing: its person is shown what this device
+//!   read out of it. A PSBT is approved automatically only where `policy.json` has a spend
+//!   rule for the key, every payment that is not change goes to an allow-listed address, and
+//!   what leaves the wallet (payments and fee) is within the rule's per-transaction limit
+//!   and, with what the rule approved in the last 24 hours, its per-day limit; a sighash
+//!   other than DEFAULT or ALL always waits for a person. A transaction with a part this
+//!   device cannot decode (an opaque Solana instruction) is blind signing: refused unless
+//!   the node runs with `--allow-blind-signing`, then decided by a person.
 //!
 //! The node's policy must answer at once, so a proposal that needs a person is refused with
 //! [`AWAITING`] and kept here; the person approves or refuses it at the node's prompt or with
@@ -18,12 +26,15 @@
 
 use std::{
     collections::VecDeque,
+    path::PathBuf,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use serde::{Deserialize, Serialize};
 use tessera_core::hash::transcript_hash;
 use tessera_p2p::{Decision, Kind, PeerId, Proposal};
+
+use crate::device::transaction::View;
 
 /// The refusal that tells an initiator a person has not decided yet.
 pub const AWAITING: &str = "awaiting approval";
@@ -59,6 +70,10 @@ pub struct Request {
     /// The child key a signature is for (`m/0/5`), if not the key itself.
     #[serde(default)]
     pub path: Option<String>,
+    /// The transaction to sign, as this device read it (design §6.6); its message is then
+    /// not shown.
+    #[serde(default)]
+    pub transaction: Option<View>,
     /// The message to sign, hex.
     pub message: Option<String>,
     /// Its SHA-256, hex.
@@ -89,12 +104,45 @@ pub struct Rules {
     /// each shown to a person. A reshare of a key this device holds is not affected.
     #[serde(default)]
     pub expect_keys: Vec<String>,
+    /// The spend rules of `policy.json`, one per key.
+    #[serde(default)]
+    pub spend: Vec<SpendRule>,
 }
+
+/// When a PSBT of a key is approved without a person (see the module doc).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendRule {
+    /// The key's local name.
+    pub key: String,
+    /// The key ids (hex) of its epochs.
+    pub key_ids: Vec<String>,
+    /// The addresses it may pay.
+    pub allow: Vec<String>,
+    /// The most that may leave the wallet in one transaction, in satoshi.
+    pub max_per_tx: u64,
+    /// The most that may leave the wallet in 24 hours, in satoshi.
+    pub max_per_day: u64,
+}
+
+/// What a spend rule approved: when, for which draft, and how much left the wallet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Spent {
+    key: String,
+    #[serde(with = "hex::serde")]
+    digest: [u8; 32],
+    time: u64,
+    amount: u64,
+}
+
+/// A day, in seconds.
+const DAY: u64 = 24 * 60 * 60;
 
 /// What a proposal needs before this device takes part, in words for the initiator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Verdict {
     Accept,
+    /// Accepted by the spend rule of this key, for this amount.
+    Spend(String, u64),
     Refuse(String),
     AskPerson,
 }
@@ -111,6 +159,10 @@ pub struct Approvals {
     ttl: Duration,
     waiting: VecDeque<Waiting>,
     decided: Vec<([u8; 32], bool, Instant)>,
+    /// What the spend rules approved in the last day, and the file that keeps it across
+    /// restarts.
+    spent: Vec<Spent>,
+    ledger: Option<PathBuf>,
 }
 
 /// The digest a decision is for: the initiator and everything of its draft but the nonce.
@@ -133,15 +185,76 @@ impl Approvals {
             ttl,
             waiting: VecDeque::new(),
             decided: Vec::new(),
+            spent: Vec::new(),
+            ledger: None,
         }
     }
 
-    /// The policy's answer to `proposal` from `initiator`, described by `describe` (called
-    /// only when a person must see it).
+    /// Keeps what the spend rules approve in `path` (read now; a file that does not parse is
+    /// an error, so a damaged ledger never resets the daily limits).
+    pub fn with_ledger(mut self, path: PathBuf) -> Result<Self, String> {
+        if path.exists() {
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            self.spent =
+                serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        self.ledger = Some(path);
+        Ok(self)
+    }
+
+    /// Records that the spend rule of `key` approved `amount` for the draft `digest` (once
+    /// per draft: a proposal made again is not counted twice).
+    fn record_spend(&mut self, key: String, digest: [u8; 32], amount: u64) -> Result<(), String> {
+        let now = now_secs();
+        self.spent.retain(|s| s.time + DAY > now);
+        if self.spent.iter().any(|s| s.digest == digest) {
+            return Ok(());
+        }
+        self.spent.push(Spent {
+            key,
+            digest,
+            time: now,
+            amount,
+        });
+        if let Some(path) = &self.ledger {
+            let bytes = serde_json::to_vec(&self.spent).map_err(|e| e.to_string())?;
+            crate::device::files::write_atomic(path, &bytes).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// The spend rule's verdict on `tx` for the key `key_id` and the draft `digest`, if a rule
+    /// approves it.
+    fn spend_rule(&self, key_id: &[u8; 32], digest: &[u8; 32], tx: &View) -> Option<Verdict> {
+        let id = hex::encode(key_id);
+        let rule = self.rules.spend.iter().find(|r| r.key_ids.contains(&id))?;
+        let allowed = tx
+            .payments
+            .iter()
+            .filter(|p| p.change.is_none())
+            .all(|p| rule.allow.contains(&p.to));
+        let now = now_secs();
+        let today: u64 = self
+            .spent
+            .iter()
+            .filter(|s| s.key == rule.key && s.time + DAY > now && s.digest != *digest)
+            .fold(0, |sum, s| sum.saturating_add(s.amount));
+        let fits = tx.unit == "sat"
+            && tx.warnings.is_empty()
+            && !tx.opaque
+            && tx.outgoing <= rule.max_per_tx
+            && today.saturating_add(tx.outgoing) <= rule.max_per_day;
+        (allowed && fits).then(|| Verdict::Spend(rule.key.clone(), tx.outgoing))
+    }
+
+    /// The policy's answer to `proposal` from `initiator`, whose message is the transaction
+    /// `tx` as this device read it (if it is one), described by `describe` (called only when
+    /// a person must see it).
     pub fn decide(
         &mut self,
         initiator: &PeerId,
         proposal: &Proposal,
+        tx: Option<&View>,
         describe: impl FnOnce(String) -> Request,
     ) -> Decision {
         let now = Instant::now();
@@ -156,8 +269,12 @@ impl Approvals {
                 Decision::Refuse("refused by its user".into())
             };
         }
-        match self.verdict(proposal) {
+        match self.verdict(proposal, &digest, tx) {
             Verdict::Accept => Decision::Accept,
+            Verdict::Spend(key, amount) => match self.record_spend(key, digest, amount) {
+                Ok(()) => Decision::Accept,
+                Err(e) => Decision::Refuse(format!("the spend ledger cannot be written: {e}")),
+            },
             Verdict::Refuse(why) => Decision::Refuse(why),
             Verdict::AskPerson => {
                 if !self.waiting.iter().any(|w| w.digest == digest) {
@@ -181,7 +298,17 @@ impl Approvals {
         }
     }
 
-    fn verdict(&self, proposal: &Proposal) -> Verdict {
+    fn verdict(&self, proposal: &Proposal, digest: &[u8; 32], tx: Option<&View>) -> Verdict {
+        if let (Kind::Sign, Some(tx)) = (proposal.draft.kind, tx) {
+            if tx.opaque && !self.rules.blind_signing {
+                return Verdict::Refuse(
+                    "the transaction has parts this device cannot decode; signing them is blind signing (--allow-blind-signing)".into(),
+                );
+            }
+            return self
+                .spend_rule(&proposal.draft.key_id, digest, tx)
+                .unwrap_or(Verdict::AskPerson);
+        }
         match proposal.draft.kind {
             Kind::Keygen if self.rules.auto_keygen => Verdict::Accept,
             // A repair hands a share to whoever runs the lost device: a person decides.
@@ -288,6 +415,7 @@ mod tests {
             fingerprint: None,
             group_key: None,
             path: None,
+            transaction: None,
             message: None,
             message_sha256: None,
             received: 0,
@@ -301,48 +429,49 @@ mod tests {
             blind_signing: true,
             auto_sign_keys: vec![hex::encode([1; 32])],
             expect_keys: Vec::new(),
+            spend: Vec::new(),
         };
         let mut a = Approvals::new(rules, Duration::from_secs(60));
         let from = PeerId::random();
         let keygen = proposal(Kind::Keygen, [0; 32]);
         assert_eq!(
-            a.decide(&from, &keygen, request),
+            a.decide(&from, &keygen, None, request),
             Decision::Refuse(AWAITING.into())
         );
         // A retry waits too, without a second request.
         assert_eq!(
-            a.decide(&from, &keygen, request),
+            a.decide(&from, &keygen, None, request),
             Decision::Refuse(AWAITING.into())
         );
         let waiting = a.waiting();
         assert_eq!(waiting.len(), 1);
         assert_eq!(waiting[0].id.len(), 32);
         assert!(a.resolve(&waiting[0].id, true).is_some());
-        assert_eq!(a.decide(&from, &keygen, request), Decision::Accept);
+        assert_eq!(a.decide(&from, &keygen, None, request), Decision::Accept);
         // The decision holds for this initiator's draft until it expires (a proposal another
         // member held up is made again), and for no other initiator's.
-        assert_eq!(a.decide(&from, &keygen, request), Decision::Accept);
+        assert_eq!(a.decide(&from, &keygen, None, request), Decision::Accept);
         let other = PeerId::random();
         assert_eq!(
-            a.decide(&other, &keygen, request),
+            a.decide(&other, &keygen, None, request),
             Decision::Refuse(AWAITING.into())
         );
         let id = a.waiting()[0].id.clone();
         a.resolve(&id, false);
         assert!(
-            matches!(a.decide(&other, &keygen, request), Decision::Refuse(r) if r.contains("refused"))
+            matches!(a.decide(&other, &keygen, None, request), Decision::Refuse(r) if r.contains("refused"))
         );
         // Signing: the policy's key is automatic, another waits; a reshare always waits.
         assert_eq!(
-            a.decide(&from, &proposal(Kind::Sign, [1; 32]), request),
+            a.decide(&from, &proposal(Kind::Sign, [1; 32]), None, request),
             Decision::Accept
         );
         assert_eq!(
-            a.decide(&from, &proposal(Kind::Sign, [2; 32]), request),
+            a.decide(&from, &proposal(Kind::Sign, [2; 32]), None, request),
             Decision::Refuse(AWAITING.into())
         );
         assert_eq!(
-            a.decide(&from, &proposal(Kind::Reshare, [1; 32]), request),
+            a.decide(&from, &proposal(Kind::Reshare, [1; 32]), None, request),
             Decision::Refuse(AWAITING.into())
         );
         // Requests expire.
@@ -352,8 +481,114 @@ mod tests {
         let mut strict = Approvals::new(Rules::default(), Duration::from_secs(60));
         let from = PeerId::random();
         assert!(matches!(
-            strict.decide(&from, &proposal(Kind::Sign, [1; 32]), request),
+            strict.decide(&from, &proposal(Kind::Sign, [1; 32]), None, request),
             Decision::Refuse(r) if r.contains("blind signing")
         ));
+    }
+
+    fn view(to: &str, amount: u64, warnings: Vec<String>) -> View {
+        View {
+            chain: "bitcoin (regtest)".into(),
+            unit: "sat".into(),
+            details: Vec::new(),
+            payments: vec![
+                crate::device::transaction::Payment {
+                    to: to.into(),
+                    amount,
+                    change: None,
+                },
+                crate::device::transaction::Payment {
+                    to: "change-address".into(),
+                    amount: 1_000_000,
+                    change: Some("change (m/1/0)".into()),
+                },
+            ],
+            fee: Some(100),
+            opaque: false,
+            warnings,
+            outgoing: amount + 100,
+        }
+    }
+
+    /// A spend rule approves allow-listed payments within its limits (change and the same
+    /// draft not counted twice), keeps its ledger across a restart, and leaves everything
+    /// else to a person; an opaque transaction is blind signing.
+    #[test]
+    fn spend_rules_approve_within_limits_and_opaque_needs_blind_signing() {
+        let dir = std::env::temp_dir().join(format!("tessera-ledger-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let ledger = dir.join("spent.json");
+        let rules = Rules {
+            spend: vec![SpendRule {
+                key: "vault".into(),
+                key_ids: vec![hex::encode([1; 32])],
+                allow: vec!["shop".into()],
+                max_per_tx: 50_000,
+                max_per_day: 100_000,
+            }],
+            ..Rules::default()
+        };
+        let new = || {
+            Approvals::new(rules.clone(), Duration::from_secs(60))
+                .with_ledger(ledger.clone())
+                .unwrap()
+        };
+        let mut a = new();
+        let from = PeerId::random();
+        let base = proposal(Kind::Sign, [0; 32]);
+        let sign = |key: [u8; 32], nonce: u8| {
+            let mut p = base.clone();
+            p.draft.key_id = key;
+            p.draft.params = vec![nonce];
+            p
+        };
+        let waits = Decision::Refuse(AWAITING.into());
+        let shop = view("shop", 40_000, vec![]);
+        assert_eq!(
+            a.decide(&from, &sign([1; 32], 1), Some(&shop), request),
+            Decision::Accept
+        );
+        // The same draft proposed again is not counted twice.
+        assert_eq!(
+            a.decide(&from, &sign([1; 32], 1), Some(&shop), request),
+            Decision::Accept
+        );
+        assert_eq!(
+            a.decide(&from, &sign([1; 32], 2), Some(&shop), request),
+            Decision::Accept
+        );
+        // 80 200 spent today: 40 100 more would pass the day's limit, even after a restart.
+        let mut a = new();
+        assert_eq!(
+            a.decide(&from, &sign([1; 32], 3), Some(&shop), request),
+            waits
+        );
+        let cases = [
+            ([1; 32], view("elsewhere", 10, vec![])),
+            ([1; 32], view("shop", 60_000, vec![])),
+            ([1; 32], view("shop", 10, vec!["sighash NONE".into()])),
+            ([2; 32], view("shop", 10, vec![])),
+        ];
+        for (nonce, (key, tx)) in (4..).zip(cases) {
+            assert_eq!(
+                a.decide(&from, &sign(key, nonce), Some(&tx), request),
+                waits
+            );
+        }
+        let opaque = View {
+            opaque: true,
+            ..view("shop", 10, vec!["opaque".into()])
+        };
+        assert!(matches!(
+            a.decide(&from, &sign([1; 32], 9), Some(&opaque), request),
+            Decision::Refuse(r) if r.contains("blind signing")
+        ));
+        // A damaged ledger is an error, never a reset of the day's total.
+        std::fs::write(&ledger, b"[{").unwrap();
+        assert!(Approvals::new(rules.clone(), Duration::from_secs(60))
+            .with_ledger(ledger.clone())
+            .is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -22,12 +22,44 @@ use tokio::{
 };
 
 use crate::device::{
+    address::Network,
     error::StoreError,
     node::{NodeFailure, Runtime},
+    transaction::TxKind,
 };
 
 /// The longest request line the node reads.
 const MAX_REQUEST: usize = 1 << 20;
+
+/// The kind of a transaction to sign, on the control socket.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum TxRequest {
+    /// A PSBT, its addresses shown on `network`.
+    Psbt {
+        /// The network.
+        network: Network,
+        /// Sighash types other than DEFAULT and ALL allowed.
+        any_sighash: bool,
+    },
+    /// A Solana transaction message.
+    Solana,
+}
+
+impl From<TxRequest> for TxKind {
+    fn from(r: TxRequest) -> Self {
+        match r {
+            TxRequest::Psbt {
+                network,
+                any_sighash,
+            } => TxKind::Psbt {
+                network,
+                any_sighash,
+            },
+            TxRequest::Solana => TxKind::Solana,
+        }
+    }
+}
 
 /// A command's request to the running node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,6 +87,17 @@ pub enum Request {
         /// The unhardened path of the child key to sign with (`m/0/5`); none: the key.
         #[serde(default)]
         path: Option<String>,
+    },
+    /// `tessera sign --psbt` or `--solana-tx`.
+    SignTransaction {
+        /// The key's name.
+        key: String,
+        /// The transaction, hex: a PSBT or a Solana transaction message.
+        transaction: String,
+        /// `psbt` with a network, or `solana`.
+        kind: TxRequest,
+        /// The signers besides this device, by local name (empty: the first t).
+        signers: Vec<String>,
     },
     /// `tessera reshare` (and `tessera refresh`: no new committee, no threshold).
     Reshare {
@@ -214,6 +257,19 @@ pub async fn answer(
             (Ok(m), Ok(path)) => runtime.sign(&key, &m, &signers, path, &progress).await,
             (Err(_), _) => Err(NodeFailure::Usage("the message is not hex".into())),
             (_, Err(e)) => Err(e),
+        },
+        Request::SignTransaction {
+            key,
+            transaction,
+            kind,
+            signers,
+        } => match hex::decode(&transaction) {
+            Ok(t) => {
+                runtime
+                    .sign_transaction(&key, &t, kind.into(), &signers, &progress)
+                    .await
+            }
+            Err(_) => Err(NodeFailure::Usage("the transaction is not hex".into())),
         },
         Request::Reshare {
             key,

@@ -38,9 +38,13 @@ use tessera_keygen::{
 use tessera_reshare::{
     Committed, Dealer, KeyRecord, RepairParty, ReshareParams, ReshareParty, Transition,
 };
-use tessera_sign::{SignOutput, SignParty, SigningRequest};
+use tessera_sign::{SignBatch, SignOutput, SignParty, SigningRequest};
 
-use crate::device::crash;
+use crate::device::{
+    address::Network,
+    crash,
+    transaction::{self, TxKind},
+};
 pub use tessera_p2p::{identities, identity_of, peer_of};
 use tessera_p2p::{
     Draft, Kind, Node, NodeConfig, NodeError, PeerId, ProposeError, Reader, RunError, Session,
@@ -81,6 +85,8 @@ pub enum Served<C: Ciphersuite> {
     Keygen(KeyShare<C>),
     /// A signature.
     Sign(SignOutput<C>),
+    /// A transaction's signatures, one per item, in order.
+    Transaction(Vec<SignOutput<C>>),
     /// A reshare committed: the new epoch is active here, or this device retired; and the
     /// certified transition, to relay to devices that did not finish ([`Device::commit_reshare`]).
     Reshare(Committed, Transition),
@@ -176,6 +182,13 @@ const HEALTH: u8 = 1;
 /// The tag after a signing session's message that names a child key: `2 ‖ depth (u8) ‖
 /// depth × index (u32)`, every index unhardened (design §2).
 const CHILD: u8 = 2;
+/// The tag after a signing session's message that makes it a PSBT: `3 ‖ network (u8) ‖
+/// flags (u8)`, flag 1: sighash types other than DEFAULT and ALL allowed (design §6.6).
+const PSBT: u8 = 3;
+/// The tag after a signing session's message that makes it a Solana transaction message.
+const SOLANA: u8 = 4;
+/// [`PSBT`]'s flag for sighash types other than DEFAULT and ALL.
+const ANY_SIGHASH: u8 = 1;
 
 /// What a signing session signs for, from the parameters after its message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,6 +198,9 @@ pub enum Purpose {
     Spend(Vec<u32>),
     /// A health check (design §3.5).
     Health,
+    /// The message is a transaction: each device reads what it signs out of it (design
+    /// §6.6), one signature per item, in one session.
+    Transaction(TxKind),
 }
 
 impl Purpose {
@@ -200,6 +216,15 @@ impl Purpose {
                 }
             }
             Purpose::Health => w.u8(HEALTH),
+            Purpose::Transaction(TxKind::Psbt {
+                network,
+                any_sighash,
+            }) => {
+                w.u8(PSBT);
+                w.u8(network.code());
+                w.u8(if *any_sighash { ANY_SIGHASH } else { 0 });
+            }
+            Purpose::Transaction(TxKind::Solana) => w.u8(SOLANA),
         }
     }
 
@@ -222,18 +247,32 @@ impl Purpose {
                 }
                 Purpose::Spend(path)
             }
+            Ok(PSBT) => {
+                let network = Network::from_code(r.u8().map_err(bad)?)
+                    .ok_or(JobError::Params("an unknown Bitcoin network"))?;
+                let any_sighash = match r.u8().map_err(bad)? {
+                    0 => false,
+                    ANY_SIGHASH => true,
+                    _ => return Err(JobError::Params("unknown PSBT flags")),
+                };
+                Purpose::Transaction(TxKind::Psbt {
+                    network,
+                    any_sighash,
+                })
+            }
+            Ok(SOLANA) => Purpose::Transaction(TxKind::Solana),
             Ok(_) => return Err(JobError::Params("not a signing purpose of this key")),
         };
         r.end().map_err(bad)?;
         Ok(purpose)
     }
 
-    /// The tweak a signature of this purpose is made with (not for a health check, whose key
-    /// is moved instead).
+    /// The tweak a single signature of this purpose is made with (not for a health check,
+    /// whose key is moved instead; a transaction's items carry their own).
     fn tweak<C: Ciphersuite>(&self) -> Tweak {
         let derivation = match self {
             Purpose::Spend(path) => path.clone(),
-            Purpose::Health => Vec::new(),
+            Purpose::Health | Purpose::Transaction(_) => Vec::new(),
         };
         Tweak {
             derivation,
@@ -288,6 +327,8 @@ pub struct Summary {
     /// The unhardened path of the child key a signing session signs with, if not the key
     /// itself.
     pub path: Option<Vec<u32>>,
+    /// The kind of transaction a signing session's message is, if it is one.
+    pub transaction: Option<TxKind>,
 }
 
 /// The [`Summary`] of a draft's parameters.
@@ -317,6 +358,7 @@ pub fn summarize(draft: &Draft) -> Summary {
                 match Purpose::read(&mut r, &message, &draft.key_id) {
                     Ok(Purpose::Health) => summary.health = true,
                     Ok(Purpose::Spend(path)) if !path.is_empty() => summary.path = Some(path),
+                    Ok(Purpose::Transaction(kind)) => summary.transaction = Some(kind),
                     _ => {}
                 }
             }
@@ -331,6 +373,14 @@ pub fn summarize(draft: &Draft) -> Summary {
         Kind::Certify | Kind::Repair => {}
     }
     summary
+}
+
+/// The one signature of a session that signs one message.
+fn one<C: Ciphersuite>(served: Served<C>) -> Result<SignOutput<C>, JobError> {
+    match served {
+        Served::Sign(out) => Ok(out),
+        _ => Err(JobError::Params("not a signing session")),
+    }
 }
 
 fn rng() -> UnwrapErr<getrandom::SysRng> {
@@ -716,8 +766,9 @@ impl<C: Ciphersuite> Device<C> {
         signers: Vec<PeerId>,
         message: &[u8],
     ) -> Result<SignOutput<C>, JobError> {
-        self.propose_sign(key_id, signers, message, Purpose::Spend(Vec::new()))
-            .await
+        one(self
+            .propose_sign(key_id, signers, message, Purpose::Spend(Vec::new()))
+            .await?)
     }
 
     /// [`Device::sign`] with the key's child at the unhardened BIP-32 `path` (design §2): the
@@ -734,8 +785,9 @@ impl<C: Ciphersuite> Device<C> {
         {
             return Err(JobError::Params("a hardened or too deep derivation path"));
         }
-        self.propose_sign(key_id, signers, message, Purpose::Spend(path))
-            .await
+        one(self
+            .propose_sign(key_id, signers, message, Purpose::Spend(path))
+            .await?)
     }
 
     /// Proposes a health check of the key `key_id` to `signers` (this device among them): a
@@ -746,8 +798,28 @@ impl<C: Ciphersuite> Device<C> {
         key_id: &[u8; 32],
         signers: Vec<PeerId>,
     ) -> Result<SignOutput<C>, JobError> {
-        self.propose_sign(key_id, signers, &health_message(key_id), Purpose::Health)
-            .await
+        one(self
+            .propose_sign(key_id, signers, &health_message(key_id), Purpose::Health)
+            .await?)
+    }
+
+    /// Proposes that `signers` (this device among them) sign the transaction `message` of
+    /// `kind` with the key `key_id` (design §6.6), and runs the session: one signature per
+    /// item every device reads out of the transaction itself, in order.
+    pub async fn sign_transaction(
+        &self,
+        key_id: &[u8; 32],
+        signers: Vec<PeerId>,
+        message: &[u8],
+        kind: TxKind,
+    ) -> Result<Vec<SignOutput<C>>, JobError> {
+        match self
+            .propose_sign(key_id, signers, message, Purpose::Transaction(kind))
+            .await?
+        {
+            Served::Transaction(outs) => Ok(outs),
+            _ => Err(JobError::Params("not a transaction")),
+        }
     }
 
     async fn propose_sign(
@@ -756,7 +828,7 @@ impl<C: Ciphersuite> Device<C> {
         signers: Vec<PeerId>,
         message: &[u8],
         purpose: Purpose,
-    ) -> Result<SignOutput<C>, JobError> {
+    ) -> Result<Served<C>, JobError> {
         let share = self
             .share(key_id)
             .ok_or_else(|| JobError::Key("no active share of this key".into()))?;
@@ -784,10 +856,7 @@ impl<C: Ciphersuite> Device<C> {
             roster: signers,
         };
         let session = self.node.propose(draft).await?;
-        match self.serve(session).await? {
-            Served::Sign(out) => Ok(out),
-            _ => Err(JobError::Params("not a signing session")),
-        }
+        self.serve(session).await
     }
 
     /// Proposes a reshare of the key `key_id` by `dealers` (old committee members holding
@@ -1069,6 +1138,32 @@ impl<C: Ciphersuite> Device<C> {
                 "a signer's identifier is not its roster position",
             ));
         }
+        let signers = ids.iter().copied().collect::<BTreeSet<_>>();
+        let roster: Vec<(Identifier, IdentityKey)> = ids.iter().copied().zip(roster).collect();
+        if let Purpose::Transaction(kind) = purpose {
+            // Each device reads the items out of the transaction with its own copy of the
+            // key's public data; the policy showed the same reading to its person.
+            let plan = transaction::plan(kind, &message, &share.public()).map_err(|reason| {
+                JobError::Run {
+                    reason,
+                    blamed: Vec::new(),
+                }
+            })?;
+            let batch = SignBatch::new(
+                share.key_package(),
+                *session.id(),
+                signers,
+                plan.items,
+                roster,
+                self.identity.clone() as Arc<dyn IdentitySigner>,
+                &mut rng(),
+            )
+            .map_err(|e| JobError::Run {
+                reason: e.to_string(),
+                blamed: Vec::new(),
+            })?;
+            return Ok(Served::Transaction(drive(batch, session).await?));
+        }
         // A health check signs under the test key, untweaked; a signature under the output
         // key of the key or of its child (BIP-86 for Taproot) otherwise.
         let key = if health {
@@ -1084,12 +1179,12 @@ impl<C: Ciphersuite> Device<C> {
             session_id: *session.id(),
             message,
             tweak,
-            signers: ids.iter().copied().collect::<BTreeSet<_>>(),
+            signers,
         };
         let party = SignParty::new(
             &key,
             request,
-            ids.into_iter().zip(roster).collect(),
+            roster,
             self.identity.clone() as Arc<dyn IdentitySigner>,
             &mut rng(),
         )

@@ -14,9 +14,12 @@ pub mod keyring;
 pub mod keystore;
 pub mod node;
 pub mod peers;
+pub mod psbt;
 pub mod relay;
 pub mod sealed;
+pub mod solana;
 pub mod store;
+pub mod transaction;
 
 pub use error::StoreError;
 pub use home::{Config, Home, Unlocked};

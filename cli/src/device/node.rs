@@ -30,6 +30,7 @@ use crate::device::{
     peers::Peers,
     relay::{Question, Relays},
     store::DiskStore,
+    transaction::{self, TxKind, View},
     Home, Keystore, Mark, Stored,
 };
 
@@ -138,10 +139,11 @@ impl Runtime {
         let peers = Arc::new(Mutex::new(Peers::load(home.root())?));
         let keystore = Keystore::new(home.root());
         let names = Arc::new(Mutex::new(HashMap::new()));
-        let approvals = Arc::new(Mutex::new(Approvals::new(
-            options.rules.clone(),
-            options.approval_ttl,
-        )));
+        let approvals = Arc::new(Mutex::new(
+            Approvals::new(options.rules.clone(), options.approval_ttl)
+                .with_ledger(home.path("spent.json"))
+                .map_err(NodeFailure::Usage)?,
+        ));
         let me = keypair.public().to_peer_id();
         let mut config = NodeConfig::new(
             keypair,
@@ -703,29 +705,10 @@ impl Runtime {
         progress: &(dyn Fn(String) + Sync),
     ) -> Result<Value, NodeFailure> {
         let e = self.active_epoch(name)?;
-        let public = &e.public;
-        let me = self.peer_id();
-        let chosen = if signers.is_empty() {
-            let mut chosen = vec![me];
-            chosen.extend(
-                public
-                    .roster
-                    .iter()
-                    .filter_map(peer_of)
-                    .filter(|p| *p != me)
-                    .take(usize::from(public.threshold).saturating_sub(1)),
-            );
-            chosen
-        } else {
-            let mut chosen = self.resolve_peers(signers)?;
-            if !chosen.contains(&me) {
-                chosen.insert(0, me);
-            }
-            chosen
-        };
+        let chosen = self.signers_for(&e.public, signers)?;
         progress(format!("asking {} devices to sign", chosen.len()));
-        let key_id = public.key_id;
-        let result = with_suite!(self.suites, public.suite, |device, C| self
+        let key_id = e.public.key_id;
+        let result = with_suite!(self.suites, e.public.suite, |device, C| self
             .until_approved(progress, || device.sign_child(
                 &key_id,
                 chosen.clone(),
@@ -736,6 +719,71 @@ impl Runtime {
             .map(|out| served::<C>(&Served::Sign(out))));
         self.log_initiated("sign", name, e.epoch, &chosen, Some(message), &result);
         result
+    }
+
+    /// `tessera sign --psbt` and `--solana-tx` (design §6.6): the transaction `message` of
+    /// `kind` signed with the key `name` by this device and `signers` (default: the first t
+    /// of the committee) in one session, one signature per item this device read out of it
+    /// first; a transaction it cannot read is refused before anything is sent.
+    pub async fn sign_transaction(
+        &self,
+        name: &str,
+        message: &[u8],
+        kind: TxKind,
+        signers: &[String],
+        progress: &(dyn Fn(String) + Sync),
+    ) -> Result<Value, NodeFailure> {
+        let e = self.active_epoch(name)?;
+        let plan = transaction::plan(kind, message, &e.public).map_err(NodeFailure::Usage)?;
+        for line in transaction::lines(&plan.view) {
+            progress(line);
+        }
+        let chosen = self.signers_for(&e.public, signers)?;
+        progress(format!(
+            "asking {} devices to sign {} signature(s)",
+            chosen.len(),
+            plan.items.len()
+        ));
+        let key_id = e.public.key_id;
+        let result = with_suite!(self.suites, e.public.suite, |device, C| self
+            .until_approved(progress, || device.sign_transaction(
+                &key_id,
+                chosen.clone(),
+                message,
+                kind
+            ))
+            .await
+            .map(|outs| served::<C>(&Served::Transaction(outs))));
+        self.log_initiated("sign", name, e.epoch, &chosen, Some(message), &result);
+        result
+    }
+
+    /// The signer set of a signature by this device: itself and `signers` by local name, or
+    /// itself and the first others of the committee to make the threshold.
+    fn signers_for(
+        &self,
+        public: &tessera_keygen::PublicKeyShare,
+        signers: &[String],
+    ) -> Result<Vec<PeerId>, NodeFailure> {
+        let me = self.peer_id();
+        if signers.is_empty() {
+            let mut chosen = vec![me];
+            chosen.extend(
+                public
+                    .roster
+                    .iter()
+                    .filter_map(peer_of)
+                    .filter(|p| *p != me)
+                    .take(usize::from(public.threshold).saturating_sub(1)),
+            );
+            Ok(chosen)
+        } else {
+            let mut chosen = self.resolve_peers(signers)?;
+            if !chosen.contains(&me) {
+                chosen.insert(0, me);
+            }
+            Ok(chosen)
+        }
     }
 }
 
@@ -1187,6 +1235,11 @@ fn served<C: Ciphersuite>(s: &Served<C>) -> Value {
             "signature": out.signature.to_bytes().map(hex::encode).unwrap_or_default(),
             "verifying_key": C::serialize_verifying_key(&out.output_key).map(hex::encode).unwrap_or_default(),
         }),
+        Served::Transaction(outs) => json!({
+            "protocol": "sign",
+            "signatures": outs.iter().map(|o| o.signature.to_bytes().map(hex::encode).unwrap_or_default()).collect::<Vec<_>>(),
+            "verifying_keys": outs.iter().map(|o| C::serialize_verifying_key(&o.output_key).map(hex::encode).unwrap_or_default()).collect::<Vec<_>>(),
+        }),
         Served::Helped => json!({ "protocol": "repair", "helped": true }),
         Served::Reshare(committed, transition) => {
             let mut v = json!({
@@ -1304,6 +1357,32 @@ fn not_held(
     })
 }
 
+/// The transaction a signing proposal's message is, as this device reads it with its own copy
+/// of the key's public data (design §6.6); `None` for a proposal that is not one.
+fn transaction_of(
+    home: &Home,
+    names: &Mutex<HashMap<[u8; 32], String>>,
+    proposal: &Proposal,
+) -> Result<Option<View>, String> {
+    let summary = summarize(&proposal.draft);
+    let (Some(kind), Some(message)) = (summary.transaction, summary.message) else {
+        return Ok(None);
+    };
+    let name = names
+        .lock()
+        .ok()
+        .and_then(|n| n.get(&proposal.draft.key_id).cloned())
+        .ok_or("this device holds no share of that key")?;
+    let epochs = Keystore::new(home.root())
+        .epochs(&name)
+        .map_err(|e| e.to_string())?;
+    let epoch = epochs
+        .iter()
+        .find(|e| e.public.key_id == proposal.draft.key_id)
+        .ok_or("this device holds no share of that epoch")?;
+    transaction::plan(kind, &message, &epoch.public).map(|plan| Some(plan.view))
+}
+
 fn policy(
     approvals: Arc<Mutex<Approvals>>,
     peers: Arc<Mutex<Peers>>,
@@ -1383,6 +1462,7 @@ fn policy(
                     .as_ref()
                     .map(|m| hex::encode(Sha256::digest(m))),
                 message: summary.message.map(hex::encode),
+                transaction: None,
                 received: now_secs(),
             }
         };
@@ -1416,8 +1496,19 @@ fn policy(
                 );
             }
         }
+        // A transaction is read now, by this device, with its own copy of the key: what its
+        // person is shown and its policy checks (design §6.6). One it cannot read is refused
+        // with the reason.
+        let tx = match transaction_of(&home, &names, proposal) {
+            Ok(tx) => tx,
+            Err(why) => return tessera_p2p::Decision::Refuse(why),
+        };
+        let describe = |id: String| Request {
+            transaction: tx.clone(),
+            ..describe(id)
+        };
         let decision = match approvals.lock() {
-            Ok(mut a) => a.decide(initiator, proposal, describe),
+            Ok(mut a) => a.decide(initiator, proposal, tx.as_ref(), describe),
             Err(_) => tessera_p2p::Decision::Refuse("approvals unavailable".into()),
         };
         if let tessera_p2p::Decision::Refuse(why) = &decision {

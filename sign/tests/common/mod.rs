@@ -9,6 +9,20 @@ use tessera_sign::{
     Aggregator, SignError, Signature, SignatureShare, Signer, SigningPackage, SigningRequest,
 };
 
+/// Runs a test body for every suite: `name => body;` makes a `#[test] fn name` that calls
+/// `body::<C>()` for Ed25519, secp256k1 and Taproot.
+#[macro_export]
+macro_rules! all_suites {
+    ($($name:ident => $body:ident;)*) => {$(
+        #[test]
+        fn $name() {
+            $body::<tessera_core::Ed25519>();
+            $body::<tessera_core::Secp256k1>();
+            $body::<tessera_core::Taproot>();
+        }
+    )*};
+}
+
 pub fn request(signers: &[Identifier], message: &[u8], tweak: Tweak) -> SigningRequest {
     SigningRequest {
         session_id: [0x11; 32],
