@@ -115,3 +115,72 @@ async fn taproot_keygen_sign_reshare_sign() {
 async fn secp256k1_keygen_sign_reshare_sign() {
     story::<Secp256k1>().await;
 }
+
+/// Every signer reads a PSBT itself (design §6.5): an initiator that skips its own check and
+/// proposes a PSBT with an input of another key gets no commitment, and the signer names the
+/// input it refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signers_read_a_psbt_themselves() {
+    use bitcoin::{
+        absolute::LockTime, hashes::Hash, key::Secp256k1, transaction::Version, Amount, OutPoint,
+        ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness,
+    };
+    use tessera_p2p::{Draft, Kind, Writer};
+
+    let devices = cluster::<Taproot>(3, quick_limits()).await;
+    let mut served = serve(&devices[1..], 1);
+    let all: Vec<_> = devices.iter().collect();
+    let share = devices[0].keygen(peers(&all), 2).await.unwrap();
+    reports(&mut served, 2).await;
+
+    let secp = Secp256k1::new();
+    let stranger = bitcoin::secp256k1::SecretKey::from_slice(&[5; 32])
+        .unwrap()
+        .x_only_public_key(&secp)
+        .0;
+    let script = ScriptBuf::new_p2tr(&secp, stranger, None);
+    let tx = Transaction {
+        version: Version::TWO,
+        lock_time: LockTime::ZERO,
+        input: vec![TxIn {
+            previous_output: OutPoint::new(Txid::from_byte_array([1; 32]), 0),
+            script_sig: ScriptBuf::new(),
+            sequence: Sequence::MAX,
+            witness: Witness::new(),
+        }],
+        output: vec![TxOut {
+            value: Amount::from_sat(9_000),
+            script_pubkey: script.clone(),
+        }],
+    };
+    let mut psbt = bitcoin::psbt::Psbt::from_unsigned_tx(tx).unwrap();
+    psbt.inputs[0].witness_utxo = Some(TxOut {
+        value: Amount::from_sat(10_000),
+        script_pubkey: script,
+    });
+    psbt.inputs[0].tap_internal_key = Some(stranger);
+
+    // The signing parameters of design §7.3 for a PSBT on regtest, signers 1 and 2.
+    let mut w = Writer::default();
+    w.u8(Taproot::SUITE as u8);
+    w.u16(2);
+    w.u16(1);
+    w.u16(2);
+    w.long(&psbt.serialize());
+    w.u8(3);
+    w.u8(3);
+    w.u8(0);
+    let draft = Draft {
+        kind: Kind::Sign,
+        params: w.finish(),
+        key_id: *share.key_id(),
+        epoch: 0,
+        roster: peers(&[all[0], all[1]]),
+    };
+    let _session = devices[0].node().propose(draft).await.unwrap();
+    let (_, report) = reports(&mut served, 1).await.remove(0);
+    let Err(e) = report else {
+        panic!("device 1 signed a PSBT that is not its key's")
+    };
+    assert!(e.to_string().contains("input 0 is not this key's"), "{e}");
+}

@@ -1,4 +1,4 @@
-//! Transactions signed through `tessera` nodes in separate processes (design §6.6): a Taproot
+//! Transactions signed through `tessera` nodes in separate processes (design §6.5): a Taproot
 //! PSBT built with the `bitcoin` crate that spends the key and a child, finalized and checked
 //! against the `bitcoin` crate's sighashes and Bitcoin Core's script check; the approval each
 //! device shows; the spend policy; and PSBTs refused with one line before anything is sent.
@@ -279,6 +279,16 @@ fn a_psbt_spending_the_key_and_a_child_is_signed_finalized_and_verified() {
     assert_eq!(tx["payments"][1]["change"], "change (m/1/0)");
     assert_eq!(tx["payments"][1]["amount"], 29_000);
     assert!(tx["warnings"].as_array().unwrap().is_empty());
+    // The same, as text, for a person at a terminal.
+    let (_, text, _) = run(&w.home("b"), &["approve", "--list"]);
+    for line in [
+        "bitcoin (regtest) transaction".to_string(),
+        format!("pays   70000 sat to {}", outside()),
+        "[change (m/1/0)]".to_string(),
+        "fee    1000 sat".to_string(),
+    ] {
+        assert!(text.contains(&line), "{line:?} in {text}");
+    }
     json(&w.home("b"), &["approve", request["id"].as_str().unwrap()]);
 
     let (code, stdout, err) = signer.join().unwrap();

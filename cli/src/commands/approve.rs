@@ -51,19 +51,12 @@ pub fn run(args: &Args, ctx: &Context, out: &Output) -> Result<(), Failure> {
                 waiting
                     .iter()
                     .map(|r| {
-                        format!(
-                            "{}  {}  {}  from {}",
-                            r["id"].as_str().unwrap_or_default(),
-                            r["protocol"].as_str().unwrap_or_default(),
-                            r["key"].as_str().unwrap_or("(new key)"),
-                            r["initiator"]["name"]
-                                .as_str()
-                                .or(r["initiator"]["peer_id"].as_str())
-                                .unwrap_or_default()
-                        )
+                        serde_json::from_value::<crate::device::approval::Request>(r.clone())
+                            .map(|r| super::node::show(&r))
+                            .unwrap_or_else(|_| r.to_string())
                     })
                     .collect::<Vec<_>>()
-                    .join("\n")
+                    .join("\n\n")
             },
             || json!({ "waiting": waiting }),
         );

@@ -163,8 +163,8 @@ pub fn failure(e: NodeFailure) -> Failure {
     }
 }
 
-/// A request as one line for the node's terminal.
-fn show(r: &Request) -> String {
+/// A request as the node's terminal and `approve --list` show it.
+pub fn show(r: &Request) -> String {
     let name =
         |m: &crate::device::approval::Member| m.name.clone().unwrap_or_else(|| m.peer_id.clone());
     let committee: Vec<String> = r.committee.iter().map(name).collect();

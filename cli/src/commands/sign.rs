@@ -1,4 +1,4 @@
-//! `tessera sign`: co-sign a message or a transaction with a key (design §3.2, §6, §6.6).
+//! `tessera sign`: co-sign a message or a transaction with a key (design §3.2, §6, §6.5).
 //! A signature is printed or written only after it verifies under its output key.
 
 use std::path::{Path, PathBuf};

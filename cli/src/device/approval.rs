@@ -7,7 +7,7 @@
 //! - A reshare is never approved automatically, nor is a repair.
 //! - A health check (design §3.5) is approved automatically: it signs a fixed message under
 //!   a test key that no spend uses.
-//! - A transaction (design §6.6) is not blind signing: its person is shown what this device
+//! - A transaction (design §6.5) is not blind signing: its person is shown what this device
 //!   read out of it. A PSBT is approved automatically only where `policy.json` has a spend
 //!   rule for the key, every payment that is not change goes to an allow-listed address, and
 //!   what leaves the wallet (payments and fee) is within the rule's per-transaction limit
@@ -70,7 +70,7 @@ pub struct Request {
     /// The child key a signature is for (`m/0/5`), if not the key itself.
     #[serde(default)]
     pub path: Option<String>,
-    /// The transaction to sign, as this device read it (design §6.6); its message is then
+    /// The transaction to sign, as this device read it (design §6.5); its message is then
     /// not shown.
     #[serde(default)]
     pub transaction: Option<View>,

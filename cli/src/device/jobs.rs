@@ -183,7 +183,7 @@ const HEALTH: u8 = 1;
 /// depth × index (u32)`, every index unhardened (design §2).
 const CHILD: u8 = 2;
 /// The tag after a signing session's message that makes it a PSBT: `3 ‖ network (u8) ‖
-/// flags (u8)`, flag 1: sighash types other than DEFAULT and ALL allowed (design §6.6).
+/// flags (u8)`, flag 1: sighash types other than DEFAULT and ALL allowed (design §6.5).
 const PSBT: u8 = 3;
 /// The tag after a signing session's message that makes it a Solana transaction message.
 const SOLANA: u8 = 4;
@@ -199,7 +199,7 @@ pub enum Purpose {
     /// A health check (design §3.5).
     Health,
     /// The message is a transaction: each device reads what it signs out of it (design
-    /// §6.6), one signature per item, in one session.
+    /// §6.5), one signature per item, in one session.
     Transaction(TxKind),
 }
 
@@ -804,7 +804,7 @@ impl<C: Ciphersuite> Device<C> {
     }
 
     /// Proposes that `signers` (this device among them) sign the transaction `message` of
-    /// `kind` with the key `key_id` (design §6.6), and runs the session: one signature per
+    /// `kind` with the key `key_id` (design §6.5), and runs the session: one signature per
     /// item every device reads out of the transaction itself, in order.
     pub async fn sign_transaction(
         &self,

@@ -721,7 +721,7 @@ impl Runtime {
         result
     }
 
-    /// `tessera sign --psbt` and `--solana-tx` (design §6.6): the transaction `message` of
+    /// `tessera sign --psbt` and `--solana-tx` (design §6.5): the transaction `message` of
     /// `kind` signed with the key `name` by this device and `signers` (default: the first t
     /// of the committee) in one session, one signature per item this device read out of it
     /// first; a transaction it cannot read is refused before anything is sent.
@@ -1358,7 +1358,7 @@ fn not_held(
 }
 
 /// The transaction a signing proposal's message is, as this device reads it with its own copy
-/// of the key's public data (design §6.6); `None` for a proposal that is not one.
+/// of the key's public data (design §6.5); `None` for a proposal that is not one.
 fn transaction_of(
     home: &Home,
     names: &Mutex<HashMap<[u8; 32], String>>,
@@ -1497,7 +1497,7 @@ fn policy(
             }
         }
         // A transaction is read now, by this device, with its own copy of the key: what its
-        // person is shown and its policy checks (design §6.6). One it cannot read is refused
+        // person is shown and its policy checks (design §6.5). One it cannot read is refused
         // with the reason.
         let tx = match transaction_of(&home, &names, proposal) {
             Ok(tx) => tx,

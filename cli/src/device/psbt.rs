@@ -1,4 +1,4 @@
-//! What a device reads out of a PSBT before it signs it (design §6.6), with the `bitcoin`
+//! What a device reads out of a PSBT before it signs it (design §6.5), with the `bitcoin`
 //! crate: which inputs are this key's, what each spends and pays, the fee, and the BIP-341
 //! key-path sighash each input's signature commits to.
 //!

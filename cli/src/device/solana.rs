@@ -1,4 +1,4 @@
-//! What a device reads out of a Solana transaction before it signs it (design §6.6), with the
+//! What a device reads out of a Solana transaction before it signs it (design §6.5), with the
 //! Solana project's own transaction types (`solana-transaction`, decoded with `wincode`, the
 //! codec of the Solana crates): the signer slot of the key, and every instruction it can
 //! decode: System transfers (from, to, lamports) and SPL Token (and Token-2022) transfers.

@@ -1,4 +1,4 @@
-//! Transactions a device signs (design §6.6): what each one signs, and what its person is
+//! Transactions a device signs (design §6.5): what each one signs, and what its person is
 //! shown, computed by this device from the transaction and its own copy of the key's public
 //! data: a PSBT's inputs, outputs and fee ([`super::psbt`]), a Solana message's instructions
 //! ([`super::solana`]).
