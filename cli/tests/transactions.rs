@@ -244,10 +244,25 @@ fn check_spend(tx: &Transaction, utxos: &[TxOut]) {
 #[test]
 fn a_psbt_spending_the_key_and_a_child_is_signed_finalized_and_verified() {
     let w = World::new("psbt");
-    let _b = NodeProcess::start(&w.home("b"));
+    let _b = NodeProcess::start_extra(&w.home("b"), &["--network", "regtest"]);
     let _c = NodeProcess::start(&w.home("c"));
     w.keygen("vault", "taproot");
     let wallet = Wallet::of(&w.home("a"), "vault");
+    // The change descriptor a watch-only wallet imports pays the change key m/1/0.
+    let exported = json(
+        &w.home("a"),
+        &["keys", "xpub", "vault", "--network", "regtest"],
+    );
+    let change: miniscript::Descriptor<miniscript::DescriptorPublicKey> = exported
+        ["change_descriptor"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        change.at_derivation_index(0).unwrap().script_pubkey(),
+        wallet.script("m/1/0")
+    );
     let psbt = wallet.psbt(70_000, 1);
     let utxos: Vec<TxOut> = psbt
         .inputs
@@ -353,13 +368,45 @@ fn bad_psbts_are_refused_with_one_line() {
         assert_eq!(lines.len(), 1, "{expected}: one line: {err}");
         assert!(lines[0].contains(expected), "{expected}: {err}");
     }
-    // Nobody was asked: b has no request and its log no signing session.
+    // A PSBT for another network than b's (mainnet here) is refused by b, whatever the
+    // initiator says: its addresses would be shown on the initiator's network.
+    let (code, _, err) = sign_psbt(&w, wallet.psbt(70_000, 6).to_string().as_bytes(), &[])
+        .join()
+        .unwrap();
+    assert_eq!(code, 1, "{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.contains("\"error\"")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(
+        errors[0].contains("b refused: this device signs bitcoin transactions on mainnet")
+            && errors[0].contains("not regtest"),
+        "{err}"
+    );
+    // No person was asked, and b's log holds one signing proposal, refused for its network:
+    // the PSBTs a refused before sending never reached b.
     assert!(json(&w.home("b"), &["approve", "--list"])["waiting"]
         .as_array()
         .unwrap()
         .is_empty());
-    let log = json(&w.home("b"), &["log"]);
-    assert!(!log.to_string().contains("\"sign\""), "{log}");
+    // (The node appends a refusal from a thread of its own: wait for it.)
+    let mut signing = Vec::new();
+    for _ in 0..50 {
+        let (_, log, _) = run(&w.home("b"), &["--json", "log"]);
+        signing = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|e| e["protocol"] == "sign")
+            .collect();
+        if !signing.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let log = format!("{signing:?}");
+    assert_eq!(signing.len(), 1, "{log}");
+    assert!(
+        signing[0]["result"].as_str().unwrap().contains("mainnet"),
+        "{log}"
+    );
 }
 
 /// b's policy approves PSBTs that pay only an allow-listed address within its limits, once
@@ -380,8 +427,15 @@ fn a_spend_policy_approves_allow_listed_payments_within_its_limits() {
             "max_per_day": 150_000,
         }]
     });
+    // A key whose raw signing is automatic cannot have a spend rule: raw signing would sign
+    // any sighash unread.
+    let both = serde_json::json!({ "sign": { "keys": ["vault"] }, "spend": policy["spend"] });
+    std::fs::write(w.home("b").join("policy.json"), both.to_string()).unwrap();
+    let (code, _, err) = run(&w.home("b"), &["node"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("raw signing would bypass the rule"), "{err}");
     std::fs::write(w.home("b").join("policy.json"), policy.to_string()).unwrap();
-    let _b = NodeProcess::start(&w.home("b"));
+    let _b = NodeProcess::start_extra(&w.home("b"), &["--network", "regtest"]);
     let wallet = Wallet::of(&w.home("a"), "vault");
 
     // 71 000 sat leave each time (payment and fee): twice within 150 000 a day.
@@ -637,6 +691,14 @@ fn solana_transactions_are_signed_and_verify() {
     assert_eq!(code, 2, "{out} {err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("does not name this key"), "{err}");
+    // The same message signed raw is refused by b: a Solana message is signed as one, read.
+    let raw = hex::encode(unsigned.message.serialize());
+    let (code, _, err) = run(
+        &w.home("a"),
+        &["sign", "--key", "sol", "--signers", "b", "--message", &raw],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("is a Solana transaction message"), "{err}");
     let (code, _, err) = sign_solana(&w, b"not a transaction", "sol").join().unwrap();
     assert_eq!(code, 2);
     assert!(err.contains("not a Solana transaction"), "{err}");

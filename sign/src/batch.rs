@@ -12,9 +12,12 @@
 //!
 //! `header (Kind::Sign, the batch's session, round) ‖ count (u16) ‖ count × (length (u32) ‖
 //! the item's own message)`, where `count` is the number of items and a length of zero means
-//! "nothing for this item in this message". The header's round is the items' round. A
-//! message whose header, count or lengths do not fit is the sender's fault; everything inside
-//! an item is checked by that item's party.
+//! "nothing for this item in this message". The header's round is the round of every item's
+//! message in it, and a round-1 or round-2 message carries one for every item: the items move
+//! in lockstep, so a sender cannot feed them one at a time and make a party send two
+//! different messages of one round. Only a proof of equivocation (round 3) may leave items
+//! out. A message whose header, count, lengths or rounds do not fit is the sender's fault;
+//! everything inside an item is checked by that item's party.
 
 use std::{collections::BTreeSet, sync::Arc};
 
@@ -39,6 +42,11 @@ pub const MAX_ITEMS: usize = 256;
 /// The most items times signers one session signs: a round-2 message of 1280 items·signers
 /// is under 256 KiB in every suite (about 170 bytes of echo per item and signer).
 pub const MAX_ITEM_SIGNERS: usize = 1280;
+
+/// The rounds of [`SignParty`]: commitments, shares, and a proof of equivocation.
+const ROUNDS: [u8; 3] = [1, 2, 3];
+/// The one round whose messages may leave items out.
+const PROOF: u8 = 3;
 
 /// The domain of [`item_session`].
 const ITEM_SESSION: &str = "tessera/frost/batch-item/v1";
@@ -160,8 +168,9 @@ impl<C: Ciphersuite> SignBatch<C> {
     }
 
     /// Carries what each item sends, `sent[i]` for item i, in as few messages as there are
-    /// distinct (recipient, round) pairs.
-    fn envelop(&self, sent: Vec<Vec<Outgoing>>) -> Vec<Outgoing> {
+    /// distinct (recipient, round) pairs. `complete_only`: leaves out a round-1 or round-2
+    /// message that lacks an item (after a failure; the others would refuse it).
+    fn envelop(&self, sent: Vec<Vec<Outgoing>>, complete_only: bool) -> Vec<Outgoing> {
         // (recipient, round, each item's payload or empty)
         let mut groups: Vec<(Recipient, u8, Vec<Vec<u8>>)> = Vec::new();
         for (index, outgoing) in sent.into_iter().enumerate() {
@@ -184,6 +193,9 @@ impl<C: Ciphersuite> SignBatch<C> {
         }
         groups
             .into_iter()
+            .filter(|(_, round, slots)| {
+                !complete_only || *round == PROOF || slots.iter().all(|s| !s.is_empty())
+            })
             .map(|(to, round, slots)| {
                 let mut payload = Header {
                     kind: Kind::Sign,
@@ -237,6 +249,17 @@ impl<C: Ciphersuite> SignBatch<C> {
         if !rest.is_empty() {
             return Err(malformed());
         }
+        let of_round = |m: &&[u8]| Header::decode(m).is_ok_and(|(h, _)| h.round == header.round);
+        let lockstep = header.round == PROOF || items.iter().all(|m| !m.is_empty());
+        if !ROUNDS.contains(&header.round)
+            || !lockstep
+            || !items.iter().filter(|m| !m.is_empty()).all(of_round)
+        {
+            return Err(self.accuse(
+                from,
+                Fault::Malformed("a batch message without one message of its round per item"),
+            ));
+        }
         Ok(items)
     }
 }
@@ -275,7 +298,7 @@ impl<C: Ciphersuite> Protocol for SignBatch<C> {
                 }
             }
         }
-        Ok(self.envelop(sent))
+        Ok(self.envelop(sent, false))
     }
 
     fn receive(
@@ -294,6 +317,7 @@ impl<C: Ciphersuite> Protocol for SignBatch<C> {
             }
         };
         let mut sent: Vec<Vec<Outgoing>> = self.items.iter().map(|_| Vec::new()).collect();
+        let mut failure = None;
         for (index, message) in (0u16..).zip(messages) {
             let i = usize::from(index);
             // An item that has its signature needs nothing more.
@@ -307,16 +331,20 @@ impl<C: Ciphersuite> Protocol for SignBatch<C> {
                     self.outputs[i] = Some(output);
                 }
                 Err(error) => {
-                    // What every item made in this step still goes out, with the failed
-                    // item's parting messages, so the others can name the culprit too.
                     sent[i] = self.items[i].parting();
-                    self.parting = self.envelop(sent);
-                    self.finished = true;
-                    return Err(SignBatchError::Item { item: index, error });
+                    failure.get_or_insert(SignBatchError::Item { item: index, error });
                 }
             }
         }
-        let out = self.envelop(sent);
+        if let Some(failure) = failure {
+            // What the items made in this step still goes out, with the failed items'
+            // parting messages, so the others can name the culprit too: each proof, and the
+            // shares of a round every item reached (a partial one would be malformed).
+            self.parting = self.envelop(sent, true);
+            self.finished = true;
+            return Err(failure);
+        }
+        let out = self.envelop(sent, false);
         if self.outputs.iter().all(Option::is_some) {
             self.finished = true;
             let outputs = std::mem::take(&mut self.outputs)

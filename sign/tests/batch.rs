@@ -177,11 +177,24 @@ fn a_broken_envelope_names_its_sender<C: Ciphersuite>() {
     wrong_session[2] ^= 1;
     let mut overlong = real.clone();
     overlong[Header::LEN + 2] = 0xff;
+    // Item 1 left out of a round-1 message: items fed one at a time would leave the lockstep.
+    let (at, len) = item_at(&real, 1);
+    let mut missing = real[..at - 4].to_vec();
+    missing.extend_from_slice(&0u32.to_be_bytes());
+    missing.extend_from_slice(&real[at + len..]);
+    // Round-1 items in a message that says round 2, and a round that does not exist.
+    let mut wrong_round = real.clone();
+    wrong_round[Header::LEN - 1] = 2;
+    let mut no_round = real.clone();
+    no_round[Header::LEN - 1] = 5;
     for (payload, fault) in [
         (wrong_count, "count"),
         (trailing, "parse"),
         (overlong, "parse"),
         (wrong_session, "session"),
+        (missing, "one message of its round per item"),
+        (wrong_round, "one message of its round per item"),
+        (no_round, "one message of its round per item"),
     ] {
         let mut party = world.party(0);
         party.start().unwrap();

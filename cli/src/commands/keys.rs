@@ -195,11 +195,14 @@ pub fn run(command: &Command, ctx: &Context, out: &Output) -> Result<(), Failure
             let p = &e.public;
             let x = crate::device::address::xpub(p.suite, &p.group_key, &p.chain_code, *network)
                 .map_err(|err| Failure::usage(err.to_string()))?;
-            let descriptor = crate::device::address::descriptor(&x)
-                .map_err(|err| Failure::usage(err.to_string()))?;
+            let descriptor = |chain| {
+                crate::device::address::descriptor(&x, chain)
+                    .map_err(|err| Failure::usage(err.to_string()))
+            };
+            let (receive, change) = (descriptor(0)?, descriptor(1)?);
             out.line(
-                || format!("xpub        {x}\ndescriptor  {descriptor}"),
-                || json!({ "name": name, "xpub": x.to_string(), "descriptor": descriptor }),
+                || format!("xpub        {x}\ndescriptor  {receive}\nchange      {change}"),
+                || json!({ "name": name, "xpub": x.to_string(), "descriptor": receive, "change_descriptor": change }),
             );
         }
         Command::Derive {

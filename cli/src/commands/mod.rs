@@ -306,6 +306,14 @@ fn run_request(
     if let control::Request::Repair { key, .. } = request {
         opts.skip_damaged = Some(key.clone());
     }
+    // A node started for one command signs PSBTs on the network that command names.
+    if let control::Request::SignTransaction {
+        kind: control::TxRequest::Psbt { network, .. },
+        ..
+    } = request
+    {
+        opts.network = *network;
+    }
     let passphrase = ctx.passphrase("Passphrase: ", false)?;
     runtime()?.block_on(async {
         let runtime = std::sync::Arc::new(

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::{Context, Failure};
 use crate::{
     device::{
+        address::Network,
         approval::{Request, Rules, SpendRule},
         control,
         node::{NodeFailure, Options, Runtime},
@@ -47,6 +48,10 @@ pub struct Args {
     /// Seconds a proposal waits for a person before it expires.
     #[arg(long, default_value_t = 600)]
     approval_timeout: u64,
+    /// The Bitcoin network this device signs PSBTs for; a PSBT proposed for another is
+    /// refused.
+    #[arg(long, value_enum, default_value = "mainnet")]
+    network: Network,
 }
 
 /// The options of a node: the rules from flags and the home's policy file.
@@ -76,6 +81,7 @@ pub fn options(
         approval_ttl: Duration::from_secs(ttl),
         limits: Default::default(),
         skip_damaged: None,
+        network: Network::Mainnet,
     })
 }
 
@@ -113,16 +119,18 @@ fn policy(home: &Home) -> Result<(Vec<String>, Vec<SpendRule>), Failure> {
             .collect())
     };
     let mut ids = Vec::new();
+    let mut raw_keys = Vec::new();
     if let Some(names) = v.get("sign").map(|s| {
         s["keys"]
             .as_array()
             .ok_or_else(|| bad("sign.keys is not a list"))
     }) {
         for name in names? {
-            ids.extend(key_ids(
-                name.as_str()
-                    .ok_or_else(|| bad("a key name is not a string"))?,
-            )?);
+            let name = name
+                .as_str()
+                .ok_or_else(|| bad("a key name is not a string"))?;
+            ids.extend(key_ids(name)?);
+            raw_keys.push(name);
         }
     }
     let mut rules = Vec::new();
@@ -131,6 +139,12 @@ fn policy(home: &Home) -> Result<(Vec<String>, Vec<SpendRule>), Failure> {
             let key = rule["key"]
                 .as_str()
                 .ok_or_else(|| bad("a spend rule has no key"))?;
+            // Raw signing of a key would sign any sighash without reading the transaction.
+            if raw_keys.contains(&key) {
+                return Err(bad(&format!(
+                    "key {key:?} is in sign.keys and has a spend rule: raw signing would bypass the rule"
+                )));
+            }
             let allow = rule["allow"]
                 .as_array()
                 .ok_or_else(|| bad("a spend rule has no allow list"))?
@@ -222,6 +236,7 @@ pub fn run(args: &Args, ctx: &Context, out: &Output) -> Result<(), Failure> {
         }
     }
     opts.rules.expect_keys = args.expect_key.clone();
+    opts.network = args.network;
     let passphrase = ctx.passphrase("Passphrase: ", false)?;
     let rt = super::runtime()?;
     rt.block_on(async {

@@ -118,12 +118,14 @@ pub fn xpub(
     })
 }
 
-/// The Taproot descriptor of a key's receive addresses, `tr(XPUB/0/*)`, with its BIP-380
-/// checksum (by the `miniscript` crate): what a watch-only wallet imports.
-pub fn descriptor(xpub: &bitcoin::bip32::Xpub) -> Result<String, AddressError> {
-    let d: miniscript::Descriptor<miniscript::DescriptorPublicKey> = format!("tr({xpub}/0/*)")
-        .parse()
-        .map_err(|_| AddressError("descriptor"))?;
+/// The Taproot descriptor of a key's receive addresses (`chain` 0: `tr(XPUB/0/*)`) or change
+/// addresses (`chain` 1: `tr(XPUB/1/*)`), with its BIP-380 checksum (by the `miniscript`
+/// crate): what a watch-only wallet imports.
+pub fn descriptor(xpub: &bitcoin::bip32::Xpub, chain: u32) -> Result<String, AddressError> {
+    let d: miniscript::Descriptor<miniscript::DescriptorPublicKey> =
+        format!("tr({xpub}/{chain}/*)")
+            .parse()
+            .map_err(|_| AddressError("descriptor"))?;
     Ok(d.to_string())
 }
 
@@ -199,7 +201,7 @@ mod tests {
             }
             // The descriptor a watch-only wallet imports gives the same receive addresses.
             let d: miniscript::Descriptor<miniscript::DescriptorPublicKey> =
-                descriptor(&x).unwrap().parse().unwrap();
+                descriptor(&x, 0).unwrap().parse().unwrap();
             for i in [0u32, 7] {
                 let from_descriptor = d
                     .at_derivation_index(i)

@@ -206,7 +206,7 @@ impl Approvals {
     /// per draft: a proposal made again is not counted twice).
     fn record_spend(&mut self, key: String, digest: [u8; 32], amount: u64) -> Result<(), String> {
         let now = now_secs();
-        self.spent.retain(|s| s.time + DAY > now);
+        self.spent.retain(|s| s.time.saturating_add(DAY) > now);
         if self.spent.iter().any(|s| s.digest == digest) {
             return Ok(());
         }
@@ -237,7 +237,9 @@ impl Approvals {
         let today: u64 = self
             .spent
             .iter()
-            .filter(|s| s.key == rule.key && s.time + DAY > now && s.digest != *digest)
+            .filter(|s| {
+                s.key == rule.key && s.time.saturating_add(DAY) > now && s.digest != *digest
+            })
             .fold(0, |sum, s| sum.saturating_add(s.amount));
         let fits = tx.unit == "sat"
             && tx.warnings.is_empty()

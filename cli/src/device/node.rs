@@ -23,12 +23,14 @@ use tessera_p2p::{
 use tessera_reshare::KeyRecord;
 
 use crate::device::{
+    address::Network,
     approval::{now_secs, Approvals, Member, Request, Rules, AWAITING},
     audit::{self, Decision, Record},
     error::StoreError,
     jobs::{suite_of, summarize, Device, JobError, Served},
     peers::Peers,
     relay::{Question, Relays},
+    solana,
     store::DiskStore,
     transaction::{self, TxKind, View},
     Home, Keystore, Mark, Stored,
@@ -54,6 +56,9 @@ pub struct Options {
     /// (for `tessera repair` of that key); any other damaged key stops the node, naming the
     /// file.
     pub skip_damaged: Option<String>,
+    /// The Bitcoin network this device signs PSBTs for (design §6.5): a PSBT proposed for
+    /// another is refused.
+    pub network: Network,
 }
 
 /// Why the node or one of its jobs failed.
@@ -119,6 +124,7 @@ pub struct Runtime {
     approval_ttl: Duration,
     relays: Arc<Relays>,
     skip_damaged: Option<String>,
+    network: Network,
     /// The device's identity and data key (the store holds them too), for a repaired share.
     identity: Arc<Ed25519Identity>,
     data_key: Arc<crate::device::keyring::DataKey>,
@@ -153,6 +159,7 @@ impl Runtime {
                 names.clone(),
                 me,
                 home.clone(),
+                options.network,
                 refusals(home.clone()),
             ),
         );
@@ -206,6 +213,7 @@ impl Runtime {
             approval_ttl: options.approval_ttl,
             relays,
             skip_damaged: options.skip_damaged.clone(),
+            network: options.network,
             identity: identity.clone(),
             data_key: data_key.clone(),
         };
@@ -733,12 +741,21 @@ impl Runtime {
         signers: &[String],
         progress: &(dyn Fn(String) + Sync),
     ) -> Result<Value, NodeFailure> {
+        on_network(kind, self.network).map_err(NodeFailure::Usage)?;
         let e = self.active_epoch(name)?;
         let plan = transaction::plan(kind, message, &e.public).map_err(NodeFailure::Usage)?;
         for line in transaction::lines(&plan.view) {
             progress(line);
         }
         let chosen = self.signers_for(&e.public, signers)?;
+        if plan.items.len().saturating_mul(chosen.len()) > tessera_sign::batch::MAX_ITEM_SIGNERS {
+            return Err(NodeFailure::Usage(format!(
+                "{} signatures by {} devices is more than one session carries ({} signatures·devices): split the transaction or sign with fewer devices",
+                plan.items.len(),
+                chosen.len(),
+                tessera_sign::batch::MAX_ITEM_SIGNERS
+            )));
+        }
         progress(format!(
             "asking {} devices to sign {} signature(s)",
             chosen.len(),
@@ -1357,17 +1374,44 @@ fn not_held(
     })
 }
 
+/// Refuses a PSBT for another Bitcoin network than this device's: its addresses would be
+/// shown, and compared with allow-lists, on a network the initiator chose.
+fn on_network(kind: TxKind, network: Network) -> Result<(), String> {
+    match kind {
+        TxKind::Psbt {
+            network: theirs, ..
+        } if theirs != network => Err(format!(
+            "this device signs bitcoin transactions on {} (tessera node --network), not {}",
+            transaction::network_name(network),
+            transaction::network_name(theirs)
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The transaction a signing proposal's message is, as this device reads it with its own copy
 /// of the key's public data (design §6.5); `None` for a proposal that is not one.
 fn transaction_of(
     home: &Home,
     names: &Mutex<HashMap<[u8; 32], String>>,
+    network: Network,
     proposal: &Proposal,
 ) -> Result<Option<View>, String> {
     let summary = summarize(&proposal.draft);
-    let (Some(kind), Some(message)) = (summary.transaction, summary.message) else {
-        return Ok(None);
+    let (kind, message) = match (summary.transaction, summary.message) {
+        (Some(kind), Some(message)) => (kind, message),
+        // A raw message that is a Solana transaction message is refused: signed raw, no
+        // device would read it.
+        (None, Some(message))
+            if summary.suite == Some(Suite::Ed25519) && solana::is_message(&message) =>
+        {
+            return Err(
+                "this raw message is a Solana transaction message: sign it with --solana-tx, so that every device reads it".into(),
+            )
+        }
+        _ => return Ok(None),
     };
+    on_network(kind, network)?;
     let name = names
         .lock()
         .ok()
@@ -1383,12 +1427,14 @@ fn transaction_of(
     transaction::plan(kind, &message, &epoch.public).map(|plan| Some(plan.view))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn policy(
     approvals: Arc<Mutex<Approvals>>,
     peers: Arc<Mutex<Peers>>,
     names: Arc<Mutex<HashMap<[u8; 32], String>>>,
     me: PeerId,
     home: Home,
+    network: Network,
     log: std::sync::mpsc::SyncSender<Record>,
 ) -> Policy {
     Arc::new(move |initiator: &PeerId, proposal: &Proposal| {
@@ -1499,9 +1545,19 @@ fn policy(
         // A transaction is read now, by this device, with its own copy of the key: what its
         // person is shown and its policy checks (design §6.5). One it cannot read is refused
         // with the reason.
-        let tx = match transaction_of(&home, &names, proposal) {
+        let tx = match transaction_of(&home, &names, network, proposal) {
             Ok(tx) => tx,
-            Err(why) => return tessera_p2p::Decision::Refuse(why),
+            Err(why) => {
+                let _ = log.try_send(session_record(
+                    proposal,
+                    *initiator,
+                    &names,
+                    Decision::Refused,
+                    why.clone(),
+                    Vec::new(),
+                ));
+                return tessera_p2p::Decision::Refuse(why);
+            }
         };
         let describe = |id: String| Request {
             transaction: tx.clone(),

@@ -8,7 +8,8 @@
 //! is the group key, or a child whose `tap_key_origins` entry carries this key's xpub
 //! fingerprint and an unhardened path that derives to it, *and* its `witness_utxo` pays to
 //! the P2TR output key of that internal key and the input's `tap_merkle_root` (BIP-86 without
-//! one). An output is change only when it is shown the same way.
+//! one). An output is change only when it is shown the same way, at a path a wallet scans
+//! (`m/0/i` or `m/1/i`, i below [`CHANGE_INDEX_LIMIT`]), with no script tree.
 
 use bitcoin::{
     bip32::{ChildNumber, DerivationPath, Fingerprint},
@@ -27,6 +28,12 @@ use super::address::{self, Network};
 
 /// The most inputs one PSBT session signs (each is one signature of the session).
 pub const MAX_INPUTS: usize = 64;
+/// The deepest child path an input may name: deeper ones are not this key's, so a PSBT
+/// cannot make a device derive without bound before anyone approved it.
+pub const MAX_PATH_DEPTH: usize = 8;
+/// Change is a child at `m/0/i` or `m/1/i` with `i` below this: where a wallet that imported
+/// the key's descriptors finds it. Any other output of this key is a payment.
+pub const CHANGE_INDEX_LIMIT: u32 = 100_000;
 
 /// Why a PSBT is not signed; every message names the input or output at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,6 +71,9 @@ pub enum PsbtError {
         /// Sum of the outputs.
         outputs: u64,
     },
+    /// Two inputs that spend one output.
+    #[error("input {0} spends the same output as an earlier input")]
+    DuplicateInput(usize),
     /// Too many or no inputs.
     #[error("a PSBT is signed with 1 to {MAX_INPUTS} inputs, not {0}")]
     Inputs(usize),
@@ -206,7 +216,7 @@ impl KeyView {
             return Some(Vec::new());
         }
         let (_, (fingerprint, path)) = origins.get(key)?;
-        if *fingerprint != self.fingerprint {
+        if *fingerprint != self.fingerprint || path.len() > MAX_PATH_DEPTH {
             return None;
         }
         let path = unhardened(path)?;
@@ -224,6 +234,15 @@ impl KeyView {
         let count = psbt.inputs.len();
         if count == 0 || count > MAX_INPUTS || count != psbt.unsigned_tx.input.len() {
             return Err(PsbtError::Inputs(count));
+        }
+        let outpoints = &psbt.unsigned_tx.input;
+        for (i, input) in outpoints.iter().enumerate() {
+            if outpoints[..i]
+                .iter()
+                .any(|o| o.previous_output == input.previous_output)
+            {
+                return Err(PsbtError::DuplicateInput(i));
+            }
         }
         let mut utxos: Vec<TxOut> = Vec::with_capacity(count);
         for (i, input) in psbt.inputs.iter().enumerate() {
@@ -282,9 +301,12 @@ impl KeyView {
                 amount: out.value.to_sat(),
                 change: fields.tap_internal_key.and_then(|internal| {
                     let path = self.path_of(&internal, &fields.tap_key_origins)?;
-                    // Change is BIP-86: no script tree.
-                    (fields.tap_tree.is_none() && out.script_pubkey == Self::script(internal, None))
-                        .then_some(path)
+                    // Change is BIP-86 (no script tree) on a chain a wallet scans.
+                    let scanned = matches!(path[..], [0 | 1, i] if i < CHANGE_INDEX_LIMIT);
+                    (scanned
+                        && fields.tap_tree.is_none()
+                        && out.script_pubkey == Self::script(internal, None))
+                    .then_some(path)
                 }),
             })
             .collect();
@@ -477,9 +499,9 @@ mod tests {
         assert_eq!(view.spend(&p, false), Err(PsbtError::WrongUtxo(0)));
     }
 
-    /// An output is change only if its key derives from the xpub at its path and its script
-    /// is that key's BIP-86 output; a claim with another fingerprint, a hardened path or
-    /// another script is a payment like any other.
+    /// An output is change only if its key derives from the xpub at its path, on a chain a
+    /// wallet scans, and its script is that key's BIP-86 output; a claim with another
+    /// fingerprint, a hardened path, another chain or another script is a payment.
     #[test]
     fn change_is_shown_only_against_the_xpub() {
         let (view, xpub) = key();
@@ -510,6 +532,25 @@ mod tests {
             ),
             (ours.clone(), fields(xpub.fingerprint(), "m/1/1"), None),
             (ours.clone(), fields(xpub.fingerprint(), "m/1'/0"), None),
+            (
+                KeyView::script(view.child(&[5, 0]).unwrap(), None),
+                bitcoin::psbt::Output {
+                    tap_internal_key: view.child(&[5, 0]),
+                    tap_key_origins: [(
+                        view.child(&[5, 0]).unwrap(),
+                        (
+                            Vec::new(),
+                            (
+                                xpub.fingerprint(),
+                                DerivationPath::from_str("m/5/0").unwrap(),
+                            ),
+                        ),
+                    )]
+                    .into(),
+                    ..Default::default()
+                },
+                None,
+            ),
             (
                 KeyView::script(change, Some(TapNodeHash::from_byte_array([2; 32]))),
                 fields(xpub.fingerprint(), "m/1/0"),
@@ -558,6 +599,10 @@ mod tests {
             spend.inputs[0].sighash,
             TapSighashType::SinglePlusAnyoneCanPay
         );
+        let mut p = psbt(&view, &xpub, None, ScriptBuf::new(), Default::default());
+        p.unsigned_tx.input.push(p.unsigned_tx.input[0].clone());
+        p.inputs.push(p.inputs[0].clone());
+        assert_eq!(view.spend(&p, false), Err(PsbtError::DuplicateInput(1)));
         assert!(matches!(
             read(b"psbt\xff\x00"),
             Err(PsbtError::Malformed(_))

@@ -200,6 +200,12 @@ fn decode(
     Some((line, None))
 }
 
+/// Whether `bytes` decode, to the end, as a sane legacy or v0 Solana message.
+pub fn is_message(bytes: &[u8]) -> bool {
+    wincode::deserialize_exact::<VersionedMessage>(bytes)
+        .is_ok_and(|m| !matches!(m, VersionedMessage::V1(_)) && m.sanitize().is_ok())
+}
+
 /// Reads a Solana transaction message for the key `public` (see the module doc).
 pub fn plan(bytes: &[u8], public: &PublicKeyShare) -> Result<Plan, String> {
     let key = key_of(public)?;
@@ -230,6 +236,12 @@ pub fn plan(bytes: &[u8], public: &PublicKeyShare) -> Result<Plan, String> {
         match decode(&message, program, &ix.accounts, &ix.data) {
             Some((line, payment)) => {
                 details.push(format!("instruction {n}: {line}"));
+                // An account from a lookup table cannot be checked offline.
+                if ix.accounts.iter().any(|&a| usize::from(a) >= keys.len()) {
+                    warnings.push(format!(
+                        "instruction {n} names accounts of an address lookup table, which this device cannot check"
+                    ));
+                }
                 if let Some((from, payment)) = payment {
                     if from == me {
                         outgoing = outgoing.saturating_add(payment.amount);

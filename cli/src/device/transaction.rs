@@ -168,7 +168,8 @@ fn psbt_plan(spend: &psbt::Spend, network: Network) -> Plan {
     }
 }
 
-fn network_name(network: Network) -> &'static str {
+/// The network's name, as the command line spells it.
+pub fn network_name(network: Network) -> &'static str {
     match network {
         Network::Mainnet => "mainnet",
         Network::Testnet => "testnet",
