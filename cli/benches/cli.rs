@@ -10,8 +10,12 @@
 //!    other devices' approvals given by a script polling `tessera approve --list` and running
 //!    `tessera approve ID`: wall time p50 over 20 runs, approvals included.
 //!
-//! `cargo bench -p tessera-cli --bench cli` (add `-- sign`, `-- start` or `-- refresh` for
-//! one of them).
+//! 4. `tessera sign --psbt --finalize` of a taproot 2-of-3 key with 1, 10 and 64 inputs,
+//!    through the initiator's running node, the co-signer's spend rule approving: wall time
+//!    p50 over 10 runs each, against one `tessera sign` of a raw 32-byte message per input.
+//!
+//! `cargo bench -p tessera-cli --bench cli` (add `-- sign`, `-- start`, `-- refresh` or
+//! `-- psbt` for one of them).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -21,7 +25,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::homes::{approve_while, json, tessera, NodeProcess, World, PASSPHRASE};
+use common::{
+    homes::{approve_while, json, tessera, NodeProcess, World, PASSPHRASE},
+    wallet::{outside, Wallet, SIGN_PSBT},
+};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use tessera_cli::device::{keyring, Home, Keystore};
 use tessera_core::{Ed25519, Ed25519Identity, IdentitySigner, SecretScalar};
@@ -173,6 +180,53 @@ fn bench_refresh() {
     );
 }
 
+/// Runs `tessera` on `home` with `args`, which must succeed; its wall time.
+fn timed(home: &std::path::Path, args: &[&str]) -> Duration {
+    let started = Instant::now();
+    let out = tessera(home).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    started.elapsed()
+}
+
+fn bench_psbt() {
+    let w = World::new("bench-psbt");
+    let _c = NodeProcess::start(&w.home("c"));
+    let b = NodeProcess::start(&w.home("b"));
+    w.keygen("vault", "taproot");
+    drop(b);
+    let policy = serde_json::json!({
+        "spend": [{ "key": "vault", "allow": [outside().to_string()],
+                    "max_per_tx": 1u64 << 40, "max_per_day": 1u64 << 50 }]
+    });
+    fs::write(w.home("b").join("policy.json"), policy.to_string()).unwrap();
+    let _b = NodeProcess::start_extra(&w.home("b"), &["--network", "regtest"]);
+    let _a = NodeProcess::start_extra(&w.home("a"), &["--network", "regtest"]);
+    let wallet = Wallet::of(&w.home("a"), "vault");
+    let file = w.home("a").join("bench.psbt");
+    let mut seed = 0u8;
+    for inputs in [1usize, 10, 64] {
+        let paths: Vec<String> = (0..inputs).map(|i| format!("m/0/{i}")).collect();
+        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let mut times = Vec::new();
+        for _ in 0..10 {
+            seed = seed.wrapping_add(1);
+            fs::write(&file, wallet.spend(&paths, 10_000, seed).to_string()).unwrap();
+            let mut args = SIGN_PSBT.to_vec();
+            args.extend([file.to_str().unwrap(), "--finalize"]);
+            times.push(timed(&w.home("a"), &args));
+        }
+        times.sort();
+        println!(
+            "tessera sign --psbt --finalize, {inputs} input(s), 2-of-3 taproot, 10 runs: p50 {:.1} ms",
+            percentile(&times, 0.5).as_secs_f64() * 1e3
+        );
+    }
+}
+
 fn main() {
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -187,5 +241,8 @@ fn main() {
     }
     if wants("start") {
         bench_start();
+    }
+    if wants("psbt") {
+        bench_psbt();
     }
 }

@@ -5,148 +5,21 @@
 
 mod common;
 
-use std::{collections::BTreeMap, path::Path, str::FromStr};
+use std::{path::Path, str::FromStr};
 
 use bitcoin::{
-    absolute::LockTime,
-    bip32::{DerivationPath, Xpub},
     hashes::Hash,
     key::Secp256k1,
-    psbt::{Input, Output, Psbt, PsbtSighashType},
+    psbt::{Psbt, PsbtSighashType},
     secp256k1::{schnorr, Message},
     sighash::{Prevouts, SighashCache},
-    transaction::Version,
-    Address, Amount, OutPoint, ScriptBuf, Sequence, TapSighashType, Transaction, TxIn, TxOut, Txid,
-    Witness, XOnlyPublicKey,
+    Amount, ScriptBuf, TapSighashType, Transaction, TxOut, XOnlyPublicKey,
 };
-use common::homes::{json, run, NodeProcess, World};
+use common::{
+    homes::{json, run, NodeProcess, World},
+    wallet::{outside, Wallet, SIGN_PSBT},
+};
 use serde_json::Value;
-
-/// An address outside the wallet: the BIP-86 address of the key 3·G on regtest.
-fn outside() -> Address {
-    let secp = Secp256k1::new();
-    let key = bitcoin::secp256k1::SecretKey::from_slice(&[3; 32]).unwrap();
-    let internal = key.x_only_public_key(&secp).0;
-    Address::p2tr(&secp, internal, None, bitcoin::Network::Regtest)
-}
-
-/// The wallet as a watch-only wallet sees it: the xpub `tessera keys xpub` exported.
-struct Wallet {
-    xpub: Xpub,
-}
-
-impl Wallet {
-    fn of(home: &Path, key: &str) -> Self {
-        let exported = json(home, &["keys", "xpub", key, "--network", "regtest"]);
-        Wallet {
-            xpub: Xpub::from_str(exported["xpub"].as_str().unwrap()).unwrap(),
-        }
-    }
-
-    /// The internal key at `path` ("m" for the key itself), derived from the xpub.
-    fn internal(&self, path: &str) -> XOnlyPublicKey {
-        let secp = Secp256k1::verification_only();
-        let child = self
-            .xpub
-            .derive_pub(&secp, &DerivationPath::from_str(path).unwrap())
-            .unwrap();
-        child.public_key.x_only_public_key().0
-    }
-
-    fn script(&self, path: &str) -> ScriptBuf {
-        ScriptBuf::new_p2tr(&Secp256k1::verification_only(), self.internal(path), None)
-    }
-
-    /// The BIP-174 fields that name the key at `path`: its internal key and origin.
-    fn origin(
-        &self,
-        path: &str,
-    ) -> (
-        XOnlyPublicKey,
-        BTreeMap<
-            XOnlyPublicKey,
-            (
-                Vec<bitcoin::taproot::TapLeafHash>,
-                bitcoin::bip32::KeySource,
-            ),
-        >,
-    ) {
-        let internal = self.internal(path);
-        let origins = BTreeMap::from([(
-            internal,
-            (
-                Vec::new(),
-                (
-                    self.xpub.fingerprint(),
-                    DerivationPath::from_str(path).unwrap(),
-                ),
-            ),
-        )]);
-        (internal, origins)
-    }
-
-    /// An input of 50 000 sat at `path`, with its witness_utxo and key fields.
-    fn input(&self, path: &str) -> (TxOut, Input) {
-        let utxo = TxOut {
-            value: Amount::from_sat(50_000),
-            script_pubkey: self.script(path),
-        };
-        let (internal, origins) = self.origin(path);
-        let input = Input {
-            witness_utxo: Some(utxo.clone()),
-            tap_internal_key: Some(internal),
-            tap_key_origins: if path == "m" {
-                BTreeMap::new()
-            } else {
-                origins
-            },
-            ..Default::default()
-        };
-        (utxo, input)
-    }
-
-    /// A PSBT that spends the key itself and its child m/0/5 (50 000 sat each), pays
-    /// `pay` sat outside and the rest but a 1000 sat fee to the change key m/1/0.
-    fn psbt(&self, pay: u64, seed: u8) -> Psbt {
-        let (_, in0) = self.input("m");
-        let (_, in1) = self.input("m/0/5");
-        let change = 100_000 - pay - 1_000;
-        let tx = Transaction {
-            version: Version::TWO,
-            lock_time: LockTime::ZERO,
-            input: (0..2)
-                .map(|vout| TxIn {
-                    previous_output: OutPoint {
-                        txid: Txid::from_byte_array([seed; 32]),
-                        vout,
-                    },
-                    script_sig: ScriptBuf::new(),
-                    sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
-                    witness: Witness::new(),
-                })
-                .collect(),
-            output: vec![
-                TxOut {
-                    value: Amount::from_sat(pay),
-                    script_pubkey: outside().script_pubkey(),
-                },
-                TxOut {
-                    value: Amount::from_sat(change),
-                    script_pubkey: self.script("m/1/0"),
-                },
-            ],
-        };
-        let mut psbt = Psbt::from_unsigned_tx(tx).unwrap();
-        psbt.inputs = vec![in0, in1];
-        let (internal, origins) = self.origin("m/1/0");
-        psbt.outputs[1] = Output {
-            tap_internal_key: Some(internal),
-            tap_key_origins: origins,
-            ..Default::default()
-        };
-        psbt
-    }
-}
 
 /// `tessera --json sign --psbt FILE` from a with b, in the background.
 fn sign_psbt(
@@ -157,20 +30,10 @@ fn sign_psbt(
     let a = w.home("a");
     let file = a.join(format!("spend-{}.psbt", rand_suffix()));
     std::fs::write(&file, psbt).unwrap();
-    let mut args: Vec<String> = [
-        "--json",
-        "sign",
-        "--key",
-        "vault",
-        "--network",
-        "regtest",
-        "--signers",
-        "b",
-        "--psbt",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut args: Vec<String> = std::iter::once("--json")
+        .chain(SIGN_PSBT)
+        .map(str::to_string)
+        .collect();
     args.push(file.display().to_string());
     args.extend(extra.iter().map(|s| s.to_string()));
     std::thread::spawn(move || {

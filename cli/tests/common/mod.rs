@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod homes;
+pub mod wallet;
 
 use std::{sync::Arc, time::Duration};
 
