@@ -41,16 +41,33 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every protocol, in the order of their bytes.
+    pub const ALL: [Kind; 5] = [
+        Kind::Keygen,
+        Kind::Certify,
+        Kind::Sign,
+        Kind::Reshare,
+        Kind::Repair,
+    ];
+
     fn from_byte(b: u8) -> Option<Self> {
-        [
-            Kind::Keygen,
-            Kind::Certify,
-            Kind::Sign,
-            Kind::Reshare,
-            Kind::Repair,
-        ]
-        .into_iter()
-        .find(|k| *k as u8 == b)
+        Self::ALL.into_iter().find(|k| *k as u8 == b)
+    }
+
+    /// Its name in logs and test settings: `keygen`, `certify`, `sign`, `reshare`, `repair`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Keygen => "keygen",
+            Kind::Certify => "certify",
+            Kind::Sign => "sign",
+            Kind::Reshare => "reshare",
+            Kind::Repair => "repair",
+        }
+    }
+
+    /// The protocol of a [`Kind::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
     }
 }
 

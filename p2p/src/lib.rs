@@ -100,6 +100,7 @@ mod policy;
 mod proposal;
 mod seen;
 mod session;
+pub mod tamper;
 mod wire;
 
 pub use codec::{Frame, Frames, PROTOCOL};

@@ -44,6 +44,7 @@ use crate::{
     },
     seen::{MemorySeen, SeenSessions},
     session::{hex, Delivered, Event, Session, EXPIRED, NOTICES, UNCLAIMED},
+    tamper::Tamper,
     wire::{Request, Response},
     Limits,
 };
@@ -123,6 +124,8 @@ pub struct NodeConfig {
     pub seen: Box<dyn SeenSessions>,
     /// Answers to peers' questions ([`Node::ask`]); none: every question is refused.
     pub answers: Option<Answerer>,
+    /// Tests only: makes this node deviate ([`crate::tamper`]); none for an honest node.
+    pub tamper: Option<Tamper>,
     /// Discover committee peers on the LAN with mDNS (feature `mdns`).
     #[cfg(feature = "mdns")]
     pub mdns: bool,
@@ -139,6 +142,7 @@ impl NodeConfig {
             policy,
             seen: Box::new(MemorySeen::default()),
             answers: None,
+            tamper: None,
             #[cfg(feature = "mdns")]
             mdns: false,
         }
@@ -201,6 +205,7 @@ impl Node {
             rate: RateLimit::new(config.limits.proposals_per_minute),
             ask_rate: RateLimit::new(config.limits.proposals_per_minute),
             answers: config.answers,
+            tamper: config.tamper,
             asking: HashMap::new(),
             next_ask: 0,
             limits: config.limits,
@@ -612,6 +617,8 @@ struct Task {
     /// Questions, rate-limited apart from proposals, and who answers them.
     ask_rate: RateLimit,
     answers: Option<Answerer>,
+    /// Tests only: how this node deviates ([`crate::tamper`]).
+    tamper: Option<Tamper>,
     /// Questions this node asked, waiting for their answer, by key.
     asking: HashMap<u64, AnswerTo>,
     next_ask: u64,
@@ -910,6 +917,7 @@ impl Task {
             self.commands.clone(),
             &self.limits,
             claim,
+            self.tamper.clone(),
         )
     }
 

@@ -13,7 +13,7 @@ use std::{
 
 use libp2p::PeerId;
 use tessera_core::{
-    protocol::{Kind, Outgoing, Recipient},
+    protocol::{Header, Kind, Outgoing, Recipient},
     PartyIndex, SessionId,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -23,6 +23,7 @@ use crate::{
     inbox::{Charge, Conflict},
     node::Command,
     proposal::Proposal,
+    tamper::{Outbound, Tamper},
 };
 
 /// Notices a session's event channel has room for beyond [`Limits::max_queued`]
@@ -76,6 +77,8 @@ pub struct Session {
     max_held: usize,
     claim: Arc<AtomicU8>,
     ready: bool,
+    /// Tests only: how this node deviates ([`crate::tamper`]).
+    tamper: Option<Tamper>,
 }
 
 /// [`Session::claim`] states: handed out or waiting in the node's queue, taken by the
@@ -105,6 +108,7 @@ impl Session {
         commands: mpsc::UnboundedSender<Command>,
         limits: &crate::Limits,
         claim: Arc<AtomicU8>,
+        tamper: Option<Tamper>,
     ) -> Self {
         Self {
             id,
@@ -120,6 +124,7 @@ impl Session {
             max_held: limits.max_held,
             claim,
             ready: false,
+            tamper,
         }
     }
 
@@ -185,13 +190,28 @@ impl Session {
             Recipient::One(i) => vec![i],
         };
         for to in recipients {
-            // A send fails only if the node has stopped; the session then ends with
-            // `next_event` returning None.
-            let _ = self.commands.send(Command::Send {
-                session: self.id,
-                to,
-                payload: Zeroizing::new(out.payload.clone()),
-            });
+            let payloads = match &self.tamper {
+                None => vec![out.payload.clone()],
+                Some(tamper) => match Header::decode(&out.payload) {
+                    Ok((header, _)) => tamper(Outbound {
+                        session: &self.id,
+                        kind: header.kind,
+                        round: header.round,
+                        to,
+                        payload: &out.payload,
+                    }),
+                    Err(_) => vec![out.payload.clone()],
+                },
+            };
+            for payload in payloads {
+                // A send fails only if the node has stopped; the session then ends with
+                // `next_event` returning None.
+                let _ = self.commands.send(Command::Send {
+                    session: self.id,
+                    to,
+                    payload: Zeroizing::new(payload),
+                });
+            }
         }
     }
 

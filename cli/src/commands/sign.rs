@@ -111,11 +111,27 @@ pub fn run(args: &Args, ctx: &Context, out: &Output) -> Result<(), Failure> {
         std::fs::write(path, &signature)
             .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
     }
+    skipped_note(&v, out);
     out.line(
         || hex::encode(&signature),
-        || json!({ "signature": hex::encode(&signature), "verifying_key": hex::encode(&key), "message": hex::encode(&message) }),
+        || json!({ "signature": hex::encode(&signature), "verifying_key": hex::encode(&key), "message": hex::encode(&message), "signers": v["signers"], "skipped": v["skipped"] }),
     );
     Ok(())
+}
+
+/// The devices robust signing skipped (design §3.2), one line each on stderr for a person;
+/// in JSON they are part of the result.
+fn skipped_note(v: &serde_json::Value, out: &Output) {
+    if out.json || out.quiet {
+        return;
+    }
+    for s in v["skipped"].as_array().into_iter().flatten() {
+        eprintln!(
+            "skipped {}: {}",
+            s["name"].as_str().unwrap_or_default(),
+            s["reason"].as_str().unwrap_or_default()
+        );
+    }
 }
 
 /// Reads a file for a command, naming it in the error.
@@ -200,6 +216,7 @@ fn sign_psbt(args: &Args, file: &Path, ctx: &Context, out: &Output) -> Result<()
     if let Some(path) = &args.out {
         write_file(path, signed.as_bytes())?;
     }
+    skipped_note(&v, out);
     let raw = if args.finalize {
         let tx = psbt::finalize(psbt).map_err(|e| Failure {
             code: crate::output::FAILED,
@@ -215,7 +232,7 @@ fn sign_psbt(args: &Args, file: &Path, ctx: &Context, out: &Output) -> Result<()
             (None, Some(path)) => format!("signed {} input(s): {}", spend.inputs.len(), path.display()),
             (None, None) => signed.clone(),
         },
-        || json!({ "psbt": signed, "inputs": spend.inputs.len(), "fee": spend.fee, "transaction": raw }),
+        || json!({ "psbt": signed, "inputs": spend.inputs.len(), "fee": spend.fee, "transaction": raw, "signers": v["signers"], "skipped": v["skipped"] }),
     );
     Ok(())
 }
@@ -249,10 +266,11 @@ fn sign_solana(args: &Args, file: &Path, ctx: &Context, out: &Output) -> Result<
     if let Some(path) = &args.out {
         write_file(path, &signed)?;
     }
+    skipped_note(&v, out);
     let text = base64_of(&signed);
     out.line(
         || text.clone(),
-        || json!({ "transaction": text, "signature": bs58::encode(signature).into_string() }),
+        || json!({ "transaction": text, "signature": bs58::encode(signature).into_string(), "signers": v["signers"], "skipped": v["skipped"] }),
     );
     Ok(())
 }

@@ -38,14 +38,7 @@ pub fn point() -> Option<Point> {
 
 fn parse(text: &str) -> Option<Point> {
     let (kind, round) = text.split_once(':')?;
-    let kind = match kind {
-        "keygen" => Kind::Keygen,
-        "certify" => Kind::Certify,
-        "sign" => Kind::Sign,
-        "reshare" => Kind::Reshare,
-        "repair" => Kind::Repair,
-        _ => return None,
-    };
+    let kind = Kind::from_name(kind)?;
     Some(Point {
         kind,
         round: round.parse().ok()?,

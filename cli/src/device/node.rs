@@ -163,6 +163,8 @@ impl Runtime {
                 refusals(home.clone()),
             ),
         );
+        // Tests only (a no-op outside test builds): a deviating device.
+        config.tamper = tessera_p2p::tamper::from_env();
         config.listen = if options.listen.is_empty() {
             home.config()
                 .listen
@@ -597,8 +599,24 @@ impl Runtime {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<T, JobError>>,
     {
+        self.approved(progress, propose)
+            .await
+            .map_err(|e| self.failure(e))
+    }
+
+    /// Runs `propose` again while a member's person has not decided: soon at first (a script
+    /// approves within a second), then every 3 s, until the approval timeout. Any other
+    /// outcome is returned as it is.
+    async fn approved<T, F, Fut>(
+        &self,
+        progress: &(dyn Fn(String) + Sync),
+        propose: F,
+    ) -> Result<T, JobError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, JobError>>,
+    {
         let deadline = Instant::now() + self.approval_ttl;
-        // Soon at first (a script approves within a second), then every 3 s.
         let mut pause = Duration::from_millis(500);
         loop {
             match propose().await {
@@ -609,20 +627,21 @@ impl Runtime {
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(3));
                 }
-                Err(JobError::Propose(ProposeError::Refused { peer, reason })) => {
-                    return Err(NodeFailure::Job(format!(
-                        "{} refused: {reason}",
-                        self.name_of(&peer)
-                    )))
-                }
-                Err(JobError::Propose(ProposeError::Unreachable { peer, reason })) => {
-                    return Err(NodeFailure::Job(format!(
-                        "{} did not answer: {reason}",
-                        self.name_of(&peer)
-                    )))
-                }
-                other => return other.map_err(NodeFailure::from),
+                other => return other,
             }
+        }
+    }
+
+    /// A job's failure as the command's, naming the member that refused or did not answer.
+    fn failure(&self, e: JobError) -> NodeFailure {
+        match e {
+            JobError::Propose(ProposeError::Refused { peer, reason }) => {
+                NodeFailure::Job(format!("{} refused: {reason}", self.name_of(&peer)))
+            }
+            JobError::Propose(ProposeError::Unreachable { peer, reason }) => {
+                NodeFailure::Job(format!("{} did not answer: {reason}", self.name_of(&peer)))
+            }
+            other => NodeFailure::from(other),
         }
     }
 
@@ -672,6 +691,26 @@ impl Runtime {
         result
     }
 
+    /// A robust signing result as the command's, logged with the devices that signed.
+    fn finish_robust(
+        &self,
+        protocol: &str,
+        name: &str,
+        epoch: u64,
+        message: &[u8],
+        result: Result<Robust<Value>, NodeFailure>,
+    ) -> Result<Value, NodeFailure> {
+        let (result, signers) = match result {
+            Ok(r) => (
+                Ok(self.robust_json(r.output, &r.signers, &r.skipped)),
+                r.signers,
+            ),
+            Err(e) => (Err(e), Vec::new()),
+        };
+        self.log_initiated(protocol, name, epoch, &signers, Some(message), &result);
+        result
+    }
+
     /// Logs a session this device initiated.
     fn log_initiated(
         &self,
@@ -713,20 +752,17 @@ impl Runtime {
         progress: &(dyn Fn(String) + Sync),
     ) -> Result<Value, NodeFailure> {
         let e = self.active_epoch(name)?;
-        let chosen = self.signers_for(&e.public, signers)?;
-        progress(format!("asking {} devices to sign", chosen.len()));
         let key_id = e.public.key_id;
         let result = with_suite!(self.suites, e.public.suite, |device, C| self
-            .until_approved(progress, || device.sign_child(
+            .robustly(&e.public, signers, progress, |chosen| device.sign_child(
                 &key_id,
-                chosen.clone(),
+                chosen,
                 message,
                 path.clone().unwrap_or_default()
             ))
             .await
-            .map(|out| served::<C>(&Served::Sign(out))));
-        self.log_initiated("sign", name, e.epoch, &chosen, Some(message), &result);
-        result
+            .map(|r| r.map(|out| served::<C>(&Served::Sign(out)))));
+        self.finish_robust("sign", name, e.epoch, message, result)
     }
 
     /// `tessera sign --psbt` and `--solana-tx` (design §6.5): the transaction `message` of
@@ -747,60 +783,150 @@ impl Runtime {
         for line in transaction::lines(&plan.view) {
             progress(line);
         }
-        let chosen = self.signers_for(&e.public, signers)?;
-        if plan.items.len().saturating_mul(chosen.len()) > tessera_sign::batch::MAX_ITEM_SIGNERS {
+        // The session carries every item's messages for every signer (t of them).
+        let signers_count = usize::from(e.public.threshold);
+        if plan.items.len().saturating_mul(signers_count) > tessera_sign::batch::MAX_ITEM_SIGNERS {
             return Err(NodeFailure::Usage(format!(
-                "{} signatures by {} devices is more than one session carries ({} signatures·devices): split the transaction or sign with fewer devices",
+                "{} signatures by {} devices is more than one session carries ({} signatures·devices): split the transaction",
                 plan.items.len(),
-                chosen.len(),
+                signers_count,
                 tessera_sign::batch::MAX_ITEM_SIGNERS
             )));
         }
-        progress(format!(
-            "asking {} devices to sign {} signature(s)",
-            chosen.len(),
-            plan.items.len()
-        ));
+        progress(format!("{} signature(s) in one session", plan.items.len()));
         let key_id = e.public.key_id;
         let result = with_suite!(self.suites, e.public.suite, |device, C| self
-            .until_approved(progress, || device.sign_transaction(
-                &key_id,
-                chosen.clone(),
-                message,
-                kind
-            ))
+            .robustly(&e.public, signers, progress, |chosen| device
+                .sign_transaction(&key_id, chosen, message, kind))
             .await
-            .map(|outs| served::<C>(&Served::Transaction(outs))));
-        self.log_initiated("sign", name, e.epoch, &chosen, Some(message), &result);
-        result
+            .map(|r| r.map(|outs| served::<C>(&Served::Transaction(outs)))));
+        self.finish_robust("sign", name, e.epoch, message, result)
     }
 
-    /// The signer set of a signature by this device: itself and `signers` by local name, or
-    /// itself and the first others of the committee to make the threshold.
-    fn signers_for(
+    /// Robust signing (design §3.2, "Robust signing", after ROAST): `attempt` with this
+    /// device and t−1 others, and again with others while devices fail it.
+    ///
+    /// The candidates are `signers` by local name, or else the rest of the key's committee in
+    /// roster order; those that answer a question within 5 s are tried, in that order.
+    /// Each attempt is a new session, so every signer draws fresh nonces and no commitment
+    /// meets another signer set. A device that refused, did not answer, or that the failed
+    /// session named (a share this device found invalid, a proven equivocation, silence in a
+    /// round) is left out of the next attempt; the others stay. It stops at the first
+    /// signature, or when fewer than t devices are left, naming every device it skipped.
+    async fn robustly<T, F, Fut>(
         &self,
         public: &tessera_keygen::PublicKeyShare,
         signers: &[String],
-    ) -> Result<Vec<PeerId>, NodeFailure> {
+        progress: &(dyn Fn(String) + Sync),
+        attempt: F,
+    ) -> Result<Robust<T>, NodeFailure>
+    where
+        F: Fn(Vec<PeerId>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, JobError>>,
+    {
         let me = self.peer_id();
-        if signers.is_empty() {
-            let mut chosen = vec![me];
-            chosen.extend(
-                public
-                    .roster
-                    .iter()
-                    .filter_map(peer_of)
-                    .filter(|p| *p != me)
-                    .take(usize::from(public.threshold).saturating_sub(1)),
-            );
-            Ok(chosen)
+        let t = usize::from(public.threshold);
+        let candidates: Vec<PeerId> = if signers.is_empty() {
+            public.roster.iter().filter_map(peer_of).collect()
         } else {
-            let mut chosen = self.resolve_peers(signers)?;
-            if !chosen.contains(&me) {
-                chosen.insert(0, me);
+            self.resolve_peers(signers)?
+        };
+        let candidates: Vec<PeerId> = candidates.into_iter().filter(|p| *p != me).collect();
+        let (mut ready, mut skipped) = self.responsive(public, &candidates, progress).await;
+        loop {
+            if ready.len() + 1 < t {
+                let why: Vec<String> = skipped
+                    .iter()
+                    .map(|(p, why)| format!("{} {why}", self.name_of(p)))
+                    .collect();
+                return Err(NodeFailure::Job(format!(
+                    "fewer than {t} devices can sign: {}",
+                    if why.is_empty() {
+                        "not enough devices".to_string()
+                    } else {
+                        why.join("; ")
+                    }
+                )));
             }
-            Ok(chosen)
+            let chosen: Vec<PeerId> = std::iter::once(me)
+                .chain(ready.iter().take(t - 1).copied())
+                .collect();
+            let names: Vec<String> = chosen.iter().map(|p| self.name_of(p)).collect();
+            progress(format!("signing with {}", names.join(", ")));
+            let failed = match self.approved(progress, || attempt(chosen.clone())).await {
+                Ok(output) => {
+                    return Ok(Robust {
+                        output,
+                        signers: chosen,
+                        skipped,
+                    })
+                }
+                Err(e) => e,
+            };
+            let left_out = culprits(&failed, &me);
+            if left_out.is_empty() {
+                return Err(self.failure(failed));
+            }
+            for (peer, why) in &left_out {
+                progress(format!("{} left out: {why}", self.name_of(peer)));
+            }
+            ready.retain(|p| !left_out.iter().any(|(q, _)| q == p));
+            skipped.extend(left_out);
         }
+    }
+
+    /// Which of `candidates` answer a question (asked all at once, and once more to those
+    /// that did not answer within 5 s: a first dial can be slow on a loaded machine), in the
+    /// order of `candidates`; the others, with why.
+    async fn responsive(
+        &self,
+        public: &tessera_keygen::PublicKeyShare,
+        candidates: &[PeerId],
+        progress: &(dyn Fn(String) + Sync),
+    ) -> (Vec<PeerId>, Vec<(PeerId, String)>) {
+        progress(format!("reaching {} devices", candidates.len()));
+        let question = Question::Certificate(public.key_id).encode();
+        let mut silent: Vec<(PeerId, String)> =
+            candidates.iter().map(|p| (*p, String::new())).collect();
+        for _ in 0..2 {
+            let mut asks = tokio::task::JoinSet::new();
+            for (peer, _) in silent.drain(..) {
+                let (node, question) = (self.node.clone(), question.clone());
+                asks.spawn(async move {
+                    let answer = tokio::time::timeout(ASK_TIMEOUT, node.ask(peer, question)).await;
+                    (peer, answer)
+                });
+            }
+            while let Some(Ok((peer, answer))) = asks.join_next().await {
+                match answer {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => silent.push((peer, format!("did not answer: {e}"))),
+                    Err(_) => silent.push((peer, "did not answer within 5 s".to_string())),
+                }
+            }
+        }
+        let ready = candidates
+            .iter()
+            .filter(|p| !silent.iter().any(|(s, _)| s == *p))
+            .copied()
+            .collect();
+        (ready, silent)
+    }
+
+    /// A robust signing result as JSON: the session's, with its signers and the devices
+    /// skipped, by name, with why.
+    fn robust_json(&self, mut v: Value, signers: &[PeerId], skipped: &[(PeerId, String)]) -> Value {
+        v["signers"] = signers
+            .iter()
+            .map(|p| self.name_of(p))
+            .collect::<Vec<_>>()
+            .into();
+        v["skipped"] = skipped
+            .iter()
+            .map(|(p, why)| json!({ "name": self.name_of(p), "peer_id": p.to_string(), "reason": why }))
+            .collect::<Vec<_>>()
+            .into();
+        v
     }
 }
 
@@ -1292,7 +1418,7 @@ fn session_record(
         .and_then(|n| n.get(&proposal.draft.key_id).cloned());
     Record {
         time: now_secs(),
-        protocol: kind_name(proposal.draft.kind).into(),
+        protocol: proposal.draft.kind.name().into(),
         key: key.or(summary.name),
         epoch: proposal.draft.epoch,
         initiator: initiator.to_string(),
@@ -1309,17 +1435,6 @@ fn session_record(
     }
 }
 
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Keygen => "keygen",
-        Kind::Sign => "sign",
-        Kind::Reshare => "reshare",
-        Kind::Certify => "certify",
-        Kind::Repair => "repair",
-    }
-}
-
-/// The node's policy: the approvals, with requests described by local names.
 /// The log of proposals the rules refused: the policy runs on the node's event loop, so it
 /// hands each record to a thread that appends it (at most 256 waiting; a flood beyond that
 /// is not logged record by record).
@@ -1372,6 +1487,42 @@ fn not_held(
             draft.epoch, active.epoch
         )
     })
+}
+
+/// What robust signing gives: the session's output, the devices that signed it, and those
+/// skipped on the way, with why.
+struct Robust<T> {
+    output: T,
+    signers: Vec<PeerId>,
+    skipped: Vec<(PeerId, String)>,
+}
+
+impl<T> Robust<T> {
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> Robust<U> {
+        Robust {
+            output: f(self.output),
+            signers: self.signers,
+            skipped: self.skipped,
+        }
+    }
+}
+
+/// The devices a failed signing attempt leaves out of the next one, with why: a member that
+/// refused (or whose person did not decide in time) or did not answer, or the culprits the
+/// session named. None if the failure names nobody else, or names this device.
+fn culprits(e: &JobError, me: &PeerId) -> Vec<(PeerId, String)> {
+    match e {
+        JobError::Propose(ProposeError::Refused { peer, reason }) => {
+            vec![(*peer, format!("refused: {reason}"))]
+        }
+        JobError::Propose(ProposeError::Unreachable { peer, reason }) => {
+            vec![(*peer, format!("did not answer: {reason}"))]
+        }
+        JobError::Run { reason, blamed } if !blamed.contains(me) => {
+            blamed.iter().map(|p| (*p, reason.clone())).collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Refuses a PSBT for another Bitcoin network than this device's: its addresses would be
@@ -1427,6 +1578,7 @@ fn transaction_of(
     transaction::plan(kind, &message, &epoch.public).map(|plan| Some(plan.view))
 }
 
+/// The node's policy: the approvals, with requests described by local names.
 #[allow(clippy::too_many_arguments)]
 fn policy(
     approvals: Arc<Mutex<Approvals>>,
@@ -1485,7 +1637,7 @@ fn policy(
             };
             Request {
                 id,
-                protocol: kind_name(proposal.draft.kind).into(),
+                protocol: proposal.draft.kind.name().into(),
                 key,
                 epoch: proposal.draft.epoch,
                 initiator: member(initiator),
