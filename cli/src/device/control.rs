@@ -1,9 +1,15 @@
 //! The control socket (design §6): while `tessera node` runs, the other commands hand it their
 //! work over `control.sock` in the home (owner-only, in an owner-only folder).
 //!
-//! One request per connection, one JSON line: `{"op": "keygen" | "sign" | "reshare" |
-//! "abandon" | "health" | "repair" | "approvals" | "approve", …}`. The node answers with JSON lines: any number of `{"progress": "…"}`, then
-//! `{"done": {…}}` or `{"failed": {"code", "message"}}`.
+//! One request per connection, one JSON line: `{"op": "keygen" | "sign" | "signtransaction" |
+//! "reshare" | "abandon" | "health" | "repair" | "approvals" | "approve", …}`. The node
+//! answers with JSON lines: any number of `{"progress": "…"}`, then `{"done": {…}}` or
+//! `{"failed": {"code", "message"}}`.
+//!
+//! Bounds (design §6.3): at most [`MAX_CLIENTS`] connections are served at once (another is
+//! answered "busy" and closed), a request line is at most [`MAX_REQUEST`] bytes and must
+//! arrive within [`REQUEST_TIMEOUT`]. So a local process that floods the socket holds at most
+//! 64 MiB of request lines and cannot stop the node's sessions with its peers.
 
 use std::{
     io::{BufRead, BufReader, Write},
@@ -29,7 +35,11 @@ use crate::device::{
 };
 
 /// The longest request line the node reads.
-const MAX_REQUEST: usize = 1 << 20;
+pub const MAX_REQUEST: usize = 1 << 20;
+/// The connections served at once.
+pub const MAX_CLIENTS: usize = 64;
+/// How long a connection has to send its request line.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The kind of a transaction to sign, on the control socket.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -178,19 +188,32 @@ pub fn bind(home: &Path) -> Result<UnixListener, StoreError> {
 
 /// Serves `listener` for `runtime` until the process ends: each connection is one request.
 pub async fn serve(listener: UnixListener, runtime: Arc<Runtime>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CLIENTS));
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             // Out of descriptors, say: wait rather than spin.
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             continue;
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tokio::spawn(async move {
+                let (_, mut write) = stream.into_split();
+                let busy = failed(1, "the node is busy with other local requests".into());
+                let mut bytes = serde_json::to_vec(&busy).unwrap_or_default();
+                bytes.push(b'\n');
+                let _ = write.write_all(&bytes).await;
+            });
+            continue;
+        };
         let runtime = runtime.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let (read, mut write) = stream.into_split();
             let mut line = String::new();
             let mut reader = AsyncBufReader::new(read.take(MAX_REQUEST as u64));
-            if reader.read_line(&mut line).await.is_err() {
-                return;
+            match tokio::time::timeout(REQUEST_TIMEOUT, reader.read_line(&mut line)).await {
+                Ok(Ok(_)) => {}
+                _ => return,
             }
             let (tx, mut rx) = mpsc::unbounded_channel::<Reply>();
             let work = tokio::spawn(async move {

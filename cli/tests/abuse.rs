@@ -1,0 +1,87 @@
+//! The device under abuse, through the command line (design §6.3): a local process flooding
+//! a node's control socket holds at most the socket's bounds of the node's memory, is told
+//! "busy" beyond its connections, and does not stop the node from signing with a peer.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    os::unix::net::UnixStream,
+    time::Duration,
+};
+
+use common::homes::{json, run, NodeProcess, World};
+
+/// The resident memory of process `pid`, in bytes.
+fn resident(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let kib: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib << 10
+}
+
+#[test]
+fn a_control_socket_flood_stays_bounded_while_a_peer_signs() {
+    let w = World::new("abuse-control");
+    let _c = NodeProcess::start(&w.home("c"));
+    let _b = NodeProcess::start(&w.home("b"));
+    w.keygen("vault", "ed25519");
+    std::fs::write(
+        w.home("a").join("policy.json"),
+        r#"{"sign": {"keys": ["vault"]}}"#,
+    )
+    .unwrap();
+    let a = NodeProcess::start(&w.home("a"));
+    let pid = a.0.id();
+    let before = resident(pid);
+
+    // 300 local connections, each sending 512 KiB of a request line that never ends, held
+    // open: without bounds, 150 MiB of the node's memory.
+    let socket = w.home("a").join("control.sock");
+    let line = vec![b'x'; 512 << 10];
+    let mut held = Vec::new();
+    for _ in 0..300 {
+        let Ok(mut s) = UnixStream::connect(&socket) else {
+            continue;
+        };
+        s.set_write_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let _ = s.write_all(&line);
+        held.push(s);
+    }
+    let mut peak = resident(pid);
+
+    // Meanwhile b signs with a, which approves by its policy.
+    let (code, _, err) = run(
+        &w.home("b"),
+        &[
+            "--json",
+            "sign",
+            "--key",
+            "vault",
+            "--message",
+            "00",
+            "--signers",
+            "a",
+        ],
+    );
+    assert_eq!(code, 0, "a signs while flooded: {err}");
+    peak = peak.max(resident(pid));
+    assert!(
+        peak < before + (80 << 20),
+        "the node grew from {before} to {peak} bytes"
+    );
+
+    // A connection beyond the served ones is told the node is busy.
+    let last = held.last_mut().unwrap();
+    last.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut answer = String::new();
+    let _ = BufReader::new(last).read_line(&mut answer);
+    assert!(answer.contains("busy"), "{answer:?}");
+
+    // Once the flood ends, the socket serves again.
+    drop(held);
+    std::thread::sleep(Duration::from_millis(500));
+    let list = json(&w.home("a"), &["approve", "--list"]);
+    assert!(list["waiting"].is_array());
+}
