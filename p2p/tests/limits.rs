@@ -1,6 +1,7 @@
 //! Bounds against a peer that speaks the protocol byte by byte: oversized and malformed
-//! frames, proposal rate, session count, early buffering, per-session messages, and
-//! conflicting repeats kept as evidence. Nothing panics, every drop names the peer.
+//! frames, proposal rate, session count, early buffering, per-session messages, conflicting
+//! repeats kept as evidence, and a session id replayed after a restart. Nothing panics,
+//! every drop names the peer.
 
 mod common;
 
@@ -490,4 +491,57 @@ async fn a_peer_down_for_a_while_is_reached_again() {
     let b = start_b().await;
     b.allow(a.peer_id(), Vec::new());
     assert_eq!(a.ask(id, b"q".to_vec()).await.unwrap(), None, "b is back");
+}
+
+/// A session id runs once, also across a restart (design §4.2): a node whose seen-session
+/// store is a file starts a session, ends it, and restarts on the same file; the replayed
+/// proposal and start start nothing, and a message of the ended session reaches no protocol.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_id_runs_once_also_after_a_restart() {
+    use tessera_p2p::{identities, FileSeen, NodeConfig};
+
+    let dir = std::env::temp_dir().join(format!("tessera-seen-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let seen = dir.join("seen");
+    let start_node = |seen: std::path::PathBuf| async move {
+        let (keypair, _) = identities(&[1; 32]).unwrap();
+        let mut config = NodeConfig::new(keypair, tessera_p2p::accept_all());
+        config.seen = Box::new(FileSeen::open(&seen).unwrap());
+        Node::start(config).await.unwrap()
+    };
+    let node = start_node(seen.clone()).await;
+    let mut raw = raw_for(&node, 2);
+    let p = proposal(&raw, &node, 7);
+    let (start, id) = started(&mut raw, &node, 7).await;
+    let session = node.next_session().await.unwrap();
+    assert_eq!(session.id(), &id);
+    drop(session);
+    // A message of the ended session reaches no protocol.
+    let late = message(id, 1, b"late");
+    assert_eq!(ask(&mut raw, &node, &late).await.unwrap(), Response::Ended);
+    drop(node);
+
+    let node = start_node(seen).await;
+    let mut raw = raw_for(&node, 2);
+    // The same proposal (same nonce) and its recorded start: no session starts.
+    // The proposal itself is new to the node (it accepts with a fresh nonce of its own);
+    // the start it had recorded is refused, and the late message is at most held for a
+    // session that can no longer start.
+    let _ = ask(&mut raw, &node, &Request::Propose(p.encode())).await;
+    assert_eq!(
+        ask(&mut raw, &node, &start).await.unwrap(),
+        Response::Refused("session already started".into())
+    );
+    assert!(matches!(
+        ask(&mut raw, &node, &late).await.unwrap(),
+        Response::Buffered | Response::UnknownSession | Response::Ended
+    ));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), node.next_session())
+            .await
+            .is_err(),
+        "a recorded session id starts nothing after a restart"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
