@@ -5,8 +5,8 @@
 //!
 //! Honest nodes have no hook ([`NodeConfig::tamper`](crate::NodeConfig::tamper) is `None`).
 //! Tests set one directly, or, for a `tessera` process, with `TESSERA_TEST_TAMPER`, which
-//! [`from_env`] reads only in builds with the `testing` feature (the test builds): a release
-//! build ignores it.
+//! [`from_env`] reads only in builds with the `testing` feature and debug assertions (the
+//! test builds): a release build ignores it.
 
 use std::sync::Arc;
 
@@ -31,7 +31,8 @@ pub struct Outbound<'a> {
 pub type Tamper = Arc<dyn Fn(Outbound<'_>) -> Vec<Vec<u8>> + Send + Sync>;
 
 /// The hook `TESSERA_TEST_TAMPER=KIND:ROUND:ACTION` asks for, in builds with the `testing`
-/// feature; `None` otherwise, and when the variable is unset or malformed.
+/// feature and debug assertions (test builds); `None` otherwise, and when the variable is
+/// unset or malformed.
 ///
 /// `KIND` is `keygen`, `certify`, `sign`, `reshare` or `repair`; `ROUND` a round number;
 /// `ACTION` one of:
@@ -40,10 +41,15 @@ pub type Tamper = Arc<dyn Fn(Outbound<'_>) -> Vec<Vec<u8>> + Send + Sync>;
 /// - `drop`: sends nothing (silence in that round);
 /// - `garbage`: sends as many bytes of 0x5a.
 pub fn from_env() -> Option<Tamper> {
-    if !cfg!(feature = "testing") {
+    // Test builds only: the feature comes from dev-dependencies, and debug assertions are
+    // off in every release build (also one with dev-dependencies, `cargo test --release`).
+    if !cfg!(all(feature = "testing", debug_assertions)) {
         return None;
     }
-    parse(&std::env::var("TESSERA_TEST_TAMPER").ok()?)
+    let spec = std::env::var("TESSERA_TEST_TAMPER").ok()?;
+    let tamper = parse(&spec)?;
+    tracing::warn!(%spec, "TESSERA_TEST_TAMPER is set: this node deviates from the protocols");
+    Some(tamper)
 }
 
 /// The offset [`from_env`]'s `flip` changes: 16 bytes into the first field after the

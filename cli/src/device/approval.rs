@@ -177,6 +177,18 @@ pub fn draft_digest(initiator: &PeerId, proposal: &Proposal) -> [u8; 32] {
     transcript_hash("tessera/v1/cli/approval", &parts)
 }
 
+/// What a spend rule counts a signing proposal as: its key and its message (the
+/// transaction), so that the same transaction proposed again to other signers (robust
+/// signing, design §3.2) counts once; the draft's digest if the message does not parse.
+fn spend_digest(initiator: &PeerId, proposal: &Proposal) -> [u8; 32] {
+    match crate::device::jobs::summarize(&proposal.draft).message {
+        Some(message) => {
+            transcript_hash("tessera/v1/cli/spend", &[&proposal.draft.key_id, &message])
+        }
+        None => draft_digest(initiator, proposal),
+    }
+}
+
 impl Approvals {
     /// Decisions under `rules`; a request waits `ttl` for a person.
     pub fn new(rules: Rules, ttl: Duration) -> Self {
@@ -202,8 +214,8 @@ impl Approvals {
         Ok(self)
     }
 
-    /// Records that the spend rule of `key` approved `amount` for the draft `digest` (once
-    /// per draft: a proposal made again is not counted twice).
+    /// Records that the spend rule of `key` approved `amount` for the transaction `digest`
+    /// ([`spend_digest`]: once per transaction, whoever is asked to sign it).
     fn record_spend(&mut self, key: String, digest: [u8; 32], amount: u64) -> Result<(), String> {
         let now = now_secs();
         self.spent.retain(|s| s.time.saturating_add(DAY) > now);
@@ -271,9 +283,10 @@ impl Approvals {
                 Decision::Refuse("refused by its user".into())
             };
         }
-        match self.verdict(proposal, &digest, tx) {
+        let spent_as = spend_digest(initiator, proposal);
+        match self.verdict(proposal, &spent_as, tx) {
             Verdict::Accept => Decision::Accept,
-            Verdict::Spend(key, amount) => match self.record_spend(key, digest, amount) {
+            Verdict::Spend(key, amount) => match self.record_spend(key, spent_as, amount) {
                 Ok(()) => Decision::Accept,
                 Err(e) => Decision::Refuse(format!("the spend ledger cannot be written: {e}")),
             },
@@ -586,6 +599,34 @@ mod tests {
             a.decide(&from, &sign([1; 32], 9), Some(&opaque), request),
             Decision::Refuse(r) if r.contains("blind signing")
         ));
+        // The same transaction proposed to other signers (robust signing) counts once.
+        let mut fresh = Approvals::new(rules.clone(), Duration::from_secs(60));
+        let psbt = |signers: [u16; 2], roster: Vec<PeerId>| {
+            let mut w = tessera_p2p::Writer::default();
+            w.u8(2);
+            w.u16(2);
+            w.u16(signers[0]);
+            w.u16(signers[1]);
+            w.long(b"the same transaction");
+            w.u8(3);
+            w.u8(3);
+            w.u8(0);
+            let mut p = base.clone();
+            p.draft.key_id = [1; 32];
+            p.draft.params = w.finish();
+            p.draft.roster = roster;
+            p
+        };
+        for (signers, roster) in [
+            ([1, 2], base.draft.roster.clone()),
+            ([1, 3], vec![PeerId::random(), PeerId::random()]),
+        ] {
+            assert_eq!(
+                fresh.decide(&from, &psbt(signers, roster), Some(&shop), request),
+                Decision::Accept
+            );
+        }
+        assert_eq!(fresh.spent.len(), 1);
         // A damaged ledger is an error, never a reset of the day's total.
         std::fs::write(&ledger, b"[{").unwrap();
         assert!(Approvals::new(rules.clone(), Duration::from_secs(60))

@@ -8,7 +8,8 @@
 //!
 //! Bounds (design §6.3): at most [`MAX_CLIENTS`] connections are served at once (another is
 //! answered "busy" and closed), a request line is at most [`MAX_REQUEST`] bytes and must
-//! arrive within [`REQUEST_TIMEOUT`]. So a local process that floods the socket holds at most
+//! arrive within [`REQUEST_TIMEOUT`], and a client that does not read an answer line within
+//! that time is dropped. So a local process that floods the socket holds at most
 //! 64 MiB of request lines and cannot stop the node's sessions with its peers.
 
 use std::{
@@ -226,7 +227,9 @@ pub async fn serve(listener: UnixListener, runtime: Arc<Runtime>) {
             while let Some(reply) = rx.recv().await {
                 let mut bytes = serde_json::to_vec(&reply).unwrap_or_default();
                 bytes.push(b'\n');
-                if write.write_all(&bytes).await.is_err() {
+                // A client that stops reading gives its slot up (the work goes on).
+                let sent = tokio::time::timeout(REQUEST_TIMEOUT, write.write_all(&bytes)).await;
+                if !matches!(sent, Ok(Ok(()))) {
                     break;
                 }
             }

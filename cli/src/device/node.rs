@@ -886,29 +886,42 @@ impl Runtime {
     ) -> (Vec<PeerId>, Vec<(PeerId, String)>) {
         progress(format!("reaching {} devices", candidates.len()));
         let question = Question::Certificate(public.key_id).encode();
-        let mut silent: Vec<(PeerId, String)> =
-            candidates.iter().map(|p| (*p, String::new())).collect();
+        let mut answered: Vec<PeerId> = Vec::new();
+        let mut why: Vec<(PeerId, String)> = Vec::new();
         for _ in 0..2 {
             let mut asks = tokio::task::JoinSet::new();
-            for (peer, _) in silent.drain(..) {
+            for peer in candidates.iter().filter(|p| !answered.contains(p)).copied() {
                 let (node, question) = (self.node.clone(), question.clone());
                 asks.spawn(async move {
                     let answer = tokio::time::timeout(ASK_TIMEOUT, node.ask(peer, question)).await;
                     (peer, answer)
                 });
             }
-            while let Some(Ok((peer, answer))) = asks.join_next().await {
+            why.clear();
+            while let Some(joined) = asks.join_next().await {
+                // A task that did not finish names nobody: its peer stays unanswered.
+                let Ok((peer, answer)) = joined else {
+                    continue;
+                };
                 match answer {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => silent.push((peer, format!("did not answer: {e}"))),
-                    Err(_) => silent.push((peer, "did not answer within 5 s".to_string())),
+                    Ok(Ok(_)) => answered.push(peer),
+                    Ok(Err(e)) => why.push((peer, format!("did not answer: {e}"))),
+                    Err(_) => why.push((peer, "did not answer within 5 s".to_string())),
                 }
             }
         }
-        let ready = candidates
+        let ready: Vec<PeerId> = candidates
             .iter()
-            .filter(|p| !silent.iter().any(|(s, _)| s == *p))
+            .filter(|p| answered.contains(p))
             .copied()
+            .collect();
+        let silent = candidates
+            .iter()
+            .filter(|p| !answered.contains(p))
+            .map(|p| {
+                let reason = why.iter().find(|(q, _)| q == p).map(|(_, r)| r.clone());
+                (*p, reason.unwrap_or_else(|| "did not answer".to_string()))
+            })
             .collect();
         (ready, silent)
     }
