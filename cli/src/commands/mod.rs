@@ -308,7 +308,7 @@ fn run_request(
     }
     // A node started for one command signs PSBTs on the network that command names.
     if let control::Request::SignTransaction {
-        kind: control::TxRequest::Psbt { network, .. },
+        kind: crate::device::transaction::TxKind::Psbt { network, .. },
         ..
     } = request
     {

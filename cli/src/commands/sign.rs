@@ -9,9 +9,10 @@ use super::{dispatch, Context, Failure};
 use crate::{
     device::{
         address::Network,
-        control::{Request, TxRequest},
+        control::Request,
         psbt::{self, PsbtError},
         solana::{self, base64_of},
+        transaction::TxKind,
         Keystore,
     },
     output::Output,
@@ -77,9 +78,7 @@ pub fn run(args: &Args, ctx: &Context, out: &Output) -> Result<(), Failure> {
         (Some(hex_text), _) => {
             hex::decode(hex_text).map_err(|_| Failure::usage("the message is not hex"))?
         }
-        (None, Some(f)) => {
-            std::fs::read(f).map_err(|e| Failure::usage(format!("{}: {e}", f.display())))?
-        }
+        (None, Some(f)) => read_file(f)?,
         (None, None) => return Err(Failure::usage("give --message or --message-file")),
     };
     let keystore = Keystore::new(home.root());
@@ -108,8 +107,7 @@ pub fn run(args: &Args, ctx: &Context, out: &Output) -> Result<(), Failure> {
         message: format!("the signature does not verify: {e}"),
     })?;
     if let Some(path) = &args.out {
-        std::fs::write(path, &signature)
-            .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+        write_file(path, &signature)?;
     }
     skipped_note(&v, out);
     out.line(
@@ -201,7 +199,7 @@ fn sign_psbt(args: &Args, file: &Path, ctx: &Context, out: &Output) -> Result<()
         key: args.key.clone(),
         // What travels is the PSBT as this device parsed it, in binary.
         transaction: hex::encode(psbt.serialize()),
-        kind: TxRequest::Psbt {
+        kind: TxKind::Psbt {
             network: args.network,
             any_sighash: args.allow_sighash,
         },
@@ -249,7 +247,7 @@ fn sign_solana(args: &Args, file: &Path, ctx: &Context, out: &Output) -> Result<
     let request = Request::SignTransaction {
         key: args.key.clone(),
         transaction: hex::encode(unsigned.message()),
-        kind: TxRequest::Solana,
+        kind: TxKind::Solana,
         signers: args.signers.clone(),
     };
     let v = dispatch(ctx, &home, &request, out)?;

@@ -29,7 +29,6 @@ use tokio::{
 };
 
 use crate::device::{
-    address::Network,
     error::StoreError,
     node::{NodeFailure, Runtime},
     transaction::TxKind,
@@ -41,36 +40,6 @@ pub const MAX_REQUEST: usize = 1 << 20;
 pub const MAX_CLIENTS: usize = 64;
 /// How long a connection has to send its request line.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The kind of a transaction to sign, on the control socket.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub enum TxRequest {
-    /// A PSBT, its addresses shown on `network`.
-    Psbt {
-        /// The network.
-        network: Network,
-        /// Sighash types other than DEFAULT and ALL allowed.
-        any_sighash: bool,
-    },
-    /// A Solana transaction message.
-    Solana,
-}
-
-impl From<TxRequest> for TxKind {
-    fn from(r: TxRequest) -> Self {
-        match r {
-            TxRequest::Psbt {
-                network,
-                any_sighash,
-            } => TxKind::Psbt {
-                network,
-                any_sighash,
-            },
-            TxRequest::Solana => TxKind::Solana,
-        }
-    }
-}
 
 /// A command's request to the running node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,7 +75,7 @@ pub enum Request {
         /// The transaction, hex: a PSBT or a Solana transaction message.
         transaction: String,
         /// `psbt` with a network, or `solana`.
-        kind: TxRequest,
+        kind: TxKind,
         /// The signers besides this device, by local name (empty: the first t).
         signers: Vec<String>,
     },
@@ -292,7 +261,7 @@ pub async fn answer(
         } => match hex::decode(&transaction) {
             Ok(t) => {
                 runtime
-                    .sign_transaction(&key, &t, kind.into(), &signers, &progress)
+                    .sign_transaction(&key, &t, kind, &signers, &progress)
                     .await
             }
             Err(_) => Err(NodeFailure::Usage("the transaction is not hex".into())),

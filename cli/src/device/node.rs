@@ -27,7 +27,7 @@ use crate::device::{
     approval::{now_secs, Approvals, Member, Request, Rules, AWAITING},
     audit::{self, Decision, Record},
     error::StoreError,
-    jobs::{suite_of, summarize, Device, JobError, Served},
+    jobs::{suite_of, summarize, Device, JobError, Served, Summary},
     peers::Peers,
     relay::{Question, Relays},
     solana,
@@ -1560,14 +1560,14 @@ fn transaction_of(
     names: &Mutex<HashMap<[u8; 32], String>>,
     network: Network,
     proposal: &Proposal,
+    summary: &Summary,
 ) -> Result<Option<View>, String> {
-    let summary = summarize(&proposal.draft);
-    let (kind, message) = match (summary.transaction, summary.message) {
+    let (kind, message) = match (summary.transaction, &summary.message) {
         (Some(kind), Some(message)) => (kind, message),
         // A raw message that is a Solana transaction message is refused: signed raw, no
         // device would read it.
         (None, Some(message))
-            if summary.suite == Some(Suite::Ed25519) && solana::is_message(&message) =>
+            if summary.suite == Some(Suite::Ed25519) && solana::is_message(message) =>
         {
             return Err(
                 "this raw message is a Solana transaction message: sign it with --solana-tx, so that every device reads it".into(),
@@ -1588,7 +1588,7 @@ fn transaction_of(
         .iter()
         .find(|e| e.public.key_id == proposal.draft.key_id)
         .ok_or("this device holds no share of that epoch")?;
-    transaction::plan(kind, &message, &epoch.public).map(|plan| Some(plan.view))
+    transaction::plan(kind, message, &epoch.public).map(|plan| Some(plan.view))
 }
 
 /// The node's policy: the approvals, with requests described by local names.
@@ -1603,6 +1603,8 @@ fn policy(
     log: std::sync::mpsc::SyncSender<Record>,
 ) -> Policy {
     Arc::new(move |initiator: &PeerId, proposal: &Proposal| {
+        // The parameters are read once for everything below.
+        let summary = summarize(&proposal.draft);
         let describe = |id: String| {
             let peers = peers.lock().ok();
             let member = |p: &PeerId| Member {
@@ -1615,7 +1617,6 @@ fn policy(
                 },
                 peer_id: p.to_string(),
             };
-            let summary = summarize(&proposal.draft);
             let key = names
                 .lock()
                 .ok()
@@ -1662,24 +1663,19 @@ fn policy(
                 threshold,
                 fingerprint,
                 group_key: summary.group_key.as_ref().map(hex::encode),
-                path: summary.path.as_ref().map(|p| {
-                    std::iter::once("m".to_string())
-                        .chain(p.iter().map(u32::to_string))
-                        .collect::<Vec<_>>()
-                        .join("/")
-                }),
+                path: summary.path.as_deref().map(transaction::path_text),
                 message_sha256: summary
                     .message
                     .as_ref()
                     .map(|m| hex::encode(Sha256::digest(m))),
-                message: summary.message.map(hex::encode),
+                message: summary.message.as_ref().map(hex::encode),
                 transaction: None,
                 received: now_secs(),
             }
         };
         // A keygen may suggest a key name: only one a local name may be (no path, no escapes).
-        let suggested = summarize(&proposal.draft).name.unwrap_or_default();
-        if !suggested.is_empty() && crate::device::peers::check_name(&suggested).is_err() {
+        let suggested = summary.name.as_deref().unwrap_or_default();
+        if !suggested.is_empty() && crate::device::peers::check_name(suggested).is_err() {
             return tessera_p2p::Decision::Refuse(
                 "the suggested key name is not a valid name".into(),
             );
@@ -1691,7 +1687,6 @@ fn policy(
         }
         // A reshare of a key this device does not hold makes it join that key: only the
         // expected one, if `--expect-key` named any (design §6).
-        let summary = summarize(&proposal.draft);
         let joining = proposal.draft.kind == Kind::Reshare
             && names
                 .lock()
@@ -1710,7 +1705,7 @@ fn policy(
         // A transaction is read now, by this device, with its own copy of the key: what its
         // person is shown and its policy checks (design §6.5). One it cannot read is refused
         // with the reason.
-        let tx = match transaction_of(&home, &names, network, proposal) {
+        let tx = match transaction_of(&home, &names, network, proposal, &summary) {
             Ok(tx) => tx,
             Err(why) => {
                 let _ = log.try_send(session_record(

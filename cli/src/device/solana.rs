@@ -87,9 +87,7 @@ impl Unsigned {
         let key = key_of(public)?;
         let transaction: VersionedTransaction = wincode::deserialize_exact(&bytes_of(file))
             .map_err(|e| format!("not a Solana transaction: {e}"))?;
-        if matches!(transaction.message, VersionedMessage::V1(_)) {
-            return Err("only legacy and v0 Solana messages are signed".into());
-        }
+        legacy_or_v0(&transaction.message)?;
         transaction
             .sanitize()
             .map_err(|e| format!("not a valid Solana transaction: {e:?}"))?;
@@ -200,23 +198,34 @@ fn decode(
     Some((line, None))
 }
 
+/// Refuses a message of another version than legacy and v0.
+fn legacy_or_v0(message: &VersionedMessage) -> Result<(), String> {
+    match message {
+        VersionedMessage::V1(_) => Err("only legacy and v0 Solana messages are signed".into()),
+        _ => Ok(()),
+    }
+}
+
+/// `bytes` decoded, to the end, as a sane legacy or v0 Solana message.
+fn message_of(bytes: &[u8]) -> Result<VersionedMessage, String> {
+    let message: VersionedMessage = wincode::deserialize_exact(bytes)
+        .map_err(|e| format!("not a Solana transaction message: {e}"))?;
+    legacy_or_v0(&message)?;
+    message
+        .sanitize()
+        .map_err(|e| format!("not a valid Solana message: {e:?}"))?;
+    Ok(message)
+}
+
 /// Whether `bytes` decode, to the end, as a sane legacy or v0 Solana message.
 pub fn is_message(bytes: &[u8]) -> bool {
-    wincode::deserialize_exact::<VersionedMessage>(bytes)
-        .is_ok_and(|m| !matches!(m, VersionedMessage::V1(_)) && m.sanitize().is_ok())
+    message_of(bytes).is_ok()
 }
 
 /// Reads a Solana transaction message for the key `public` (see the module doc).
 pub fn plan(bytes: &[u8], public: &PublicKeyShare) -> Result<Plan, String> {
     let key = key_of(public)?;
-    let message: VersionedMessage = wincode::deserialize_exact(bytes)
-        .map_err(|e| format!("not a Solana transaction message: {e}"))?;
-    if matches!(message, VersionedMessage::V1(_)) {
-        return Err("only legacy and v0 Solana messages are signed".into());
-    }
-    message
-        .sanitize()
-        .map_err(|e| format!("not a valid Solana message: {e:?}"))?;
+    let message = message_of(bytes)?;
     let slot = slot_of(&message, &key)?;
     let me = Address::new_from_array(key).to_string();
     let keys = message.static_account_keys();

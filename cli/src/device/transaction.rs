@@ -13,8 +13,10 @@ use super::{address::Network, psbt, solana};
 /// most 256 KiB.
 pub const MAX_TRANSACTION: usize = 128 << 10;
 
-/// What kind of transaction a signing session's message is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What kind of transaction a signing session's message is (also on the control socket:
+/// `{"type": "psbt", "network", "any_sighash"}` or `{"type": "solana"}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
 pub enum TxKind {
     /// A PSBT (BIP-174) for a taproot key, its addresses shown on `network`; `any_sighash`
     /// allows sighash types other than DEFAULT and ALL.
