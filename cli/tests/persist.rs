@@ -158,8 +158,8 @@ async fn keygens_left_waiting_name_the_peer_that_never_confirmed() {
     let quitter = devices[2].node().peer_id();
     let err = devices[0].keygen(peers(&all[..2]), 2).await.unwrap_err();
     match &err {
-        JobError::Run { reason, blamed } => {
-            assert_eq!(blamed, &vec![quitter]);
+        JobError::Run { reason, .. } => {
+            assert_eq!(err.blamed(), vec![quitter]);
             assert!(reason.contains(&quitter.to_string()), "{reason}");
         }
         other => panic!("a refusal naming the peer: {other}"),
@@ -167,7 +167,7 @@ async fn keygens_left_waiting_name_the_peer_that_never_confirmed() {
     // Device 1 is as full, and refuses the same way.
     let (_, other) = reports(&mut served, 1).await.remove(0);
     assert!(
-        matches!(&other, Err(JobError::Run { blamed, .. }) if blamed == &vec![quitter]),
+        matches!(&other, Err(e @ JobError::Run { .. }) if e.blamed() == vec![quitter]),
         "{:?}",
         other.as_ref().err()
     );

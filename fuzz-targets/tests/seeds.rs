@@ -57,6 +57,7 @@ fn write_seed_corpus() {
         "abort",
         &Request::Abort {
             session: [3; 32],
+            named: vec![1],
             reason: "why".into(),
         }
         .encode(),

@@ -9,9 +9,44 @@
 use std::collections::VecDeque;
 
 use libp2p::PeerId;
-use tessera_core::{protocol::Header, Blame, PartyIndex, Protocol, Step};
+use tessera_core::{protocol::Header, Blame, Evidence, Fault, PartyIndex, Protocol, Step};
 
 use crate::session::{Delivered, Event, Session};
+
+/// A peer a failed run names, what it did, and how strong the case against it is (design §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blamed {
+    /// The peer.
+    pub peer: PeerId,
+    /// What it did, as this device's protocol found it; `None` for a peer that was silent or
+    /// unreachable here, or that a member named when it aborted.
+    pub fault: Option<Fault>,
+    /// How strong the case is.
+    pub evidence: Strength,
+}
+
+/// How strong the case against a blamed peer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strength {
+    /// Proven by the peer's own signed messages, which this device checked itself.
+    Proven,
+    /// The word of one device (this one, or the member that aborted): what it received
+    /// privately, saw on its link, or did not receive in time.
+    AccusedBy(PeerId),
+}
+
+impl std::fmt::Display for Blamed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.peer)?;
+        if let Some(fault) = &self.fault {
+            write!(f, " {fault}")?;
+        }
+        match self.evidence {
+            Strength::Proven => write!(f, " (proven)"),
+            Strength::AccusedBy(by) => write!(f, " (accused by {by})"),
+        }
+    }
+}
 
 /// Why a run did not produce the protocol's output.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +88,15 @@ pub enum RunError<E: std::error::Error> {
         /// Why.
         reason: String,
     },
+    /// A member sent this node bytes no honest node sends, outside any session (a frame over
+    /// the size limit, a request that does not decode): every session with it fails.
+    #[error("{peer} sent {fault}")]
+    Offence {
+        /// Who.
+        peer: PeerId,
+        /// What it sent.
+        fault: Fault,
+    },
     /// Another member aborted the session.
     #[error("{peer} aborted the session: {reason}")]
     Aborted {
@@ -60,6 +104,12 @@ pub enum RunError<E: std::error::Error> {
         peer: PeerId,
         /// Its reason.
         reason: String,
+        /// The members it blames, on its word.
+        named: Vec<PeerId>,
+        /// Whether it aborted while it still owed this party its message of the round: an
+        /// honest member that finds a fault has sent its own message of the round already,
+        /// while one that aborts instead of sending is blamed for it (this party's word).
+        owed: bool,
     },
     /// The node stopped.
     #[error("the node stopped")]
@@ -74,18 +124,61 @@ fn peers(list: &[PeerId]) -> String {
 }
 
 impl<E: std::error::Error + Blame> RunError<E> {
-    /// The peers this error blames: the protocol's culprits, the silent, the unreachable.
-    pub fn blamed(&self, session: &Session) -> Vec<PeerId> {
+    /// The peers this error blames, each with the strength of the case: the protocol's
+    /// culprits (proven where their signed messages prove it), the silent and the
+    /// unreachable (this device's word), those an aborting member named (its word).
+    pub fn blamed(&self, session: &Session) -> Vec<Blamed> {
+        let me = session.peer(session.me());
+        let accused = |peers: &[PeerId], by: Option<PeerId>| -> Vec<Blamed> {
+            by.map(|by| {
+                peers
+                    .iter()
+                    .map(|p| Blamed {
+                        peer: *p,
+                        fault: None,
+                        evidence: Strength::AccusedBy(by),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
         match self {
             RunError::Protocol(e) => e
                 .culprits()
                 .iter()
-                .filter_map(|c| session.peer(c.party))
+                .filter_map(|c| {
+                    let evidence = match &c.evidence {
+                        Evidence::Proven(_) => Strength::Proven,
+                        Evidence::AccusedBy(by) => Strength::AccusedBy(session.peer(*by)?),
+                    };
+                    Some(Blamed {
+                        peer: session.peer(c.party)?,
+                        fault: Some(c.fault.clone()),
+                        evidence,
+                    })
+                })
                 .collect(),
-            RunError::Timeout { missing, .. } => missing.clone(),
-            RunError::Unreachable { peer, .. } => vec![*peer],
-            RunError::NotAgreed { blamed, .. } => blamed.clone(),
-            _ => Vec::new(),
+            RunError::Timeout { missing, .. } => accused(missing, me),
+            RunError::Unreachable { peer, .. } => accused(&[*peer], me),
+            RunError::NotAgreed { blamed, .. } => accused(blamed, me),
+            RunError::Aborted {
+                peer, named, owed, ..
+            } => {
+                let mut blamed = accused(named, Some(*peer));
+                if *owed {
+                    blamed.extend(accused(&[*peer], me));
+                }
+                blamed
+            }
+            RunError::Offence { peer, fault } => me
+                .map(|me| Blamed {
+                    peer: *peer,
+                    fault: Some(fault.clone()),
+                    evidence: Strength::AccusedBy(me),
+                })
+                .into_iter()
+                .collect(),
+            RunError::Mismatch(_) | RunError::NodeStopped => Vec::new(),
         }
     }
 }
@@ -125,15 +218,17 @@ pub async fn run<P: Protocol>(
                 Ok(Some(Event::Message(m))) => m,
                 Ok(Some(Event::Conflict(..))) => continue,
                 Ok(Some(Event::Undeliverable { to, reason })) => {
-                    session.abort(format!("party {to} unreachable: {reason}"));
+                    session.abort(format!("party {to} unreachable: {reason}"), vec![to]);
                     return Err(RunError::Unreachable {
                         peer: peer_of(session, to),
                         reason,
                     });
                 }
-                Ok(Some(Event::Aborted { by, reason })) => {
-                    return Err(aborted(session, by, reason))
+                Ok(Some(Event::Aborted { by, reason, named })) => {
+                    let owed = protocol.waiting_for().contains(&by);
+                    return Err(aborted(session, by, reason, &named, owed));
                 }
+                Ok(Some(Event::Offence { by, fault })) => return Err(offence(session, by, fault)),
                 Ok(Some(Event::Failed { culprits, reason })) => {
                     return Err(not_agreed(session, &culprits, reason))
                 }
@@ -180,7 +275,11 @@ async fn ready<E: std::error::Error>(
             Some(Event::Failed { culprits, reason }) => {
                 return Err(not_agreed(session, &culprits, reason))
             }
-            Some(Event::Aborted { by, reason }) => return Err(aborted(session, by, reason)),
+            // Before the protocol starts, nobody owes a message yet.
+            Some(Event::Aborted { by, reason, named }) => {
+                return Err(aborted(session, by, reason, &named, false))
+            }
+            Some(Event::Offence { by, fault }) => return Err(offence(session, by, fault)),
             // No protocol message was sent yet; conflicts are recorded by the session.
             Some(Event::Ready | Event::Conflict(..) | Event::Undeliverable { .. }) => {}
         }
@@ -188,10 +287,27 @@ async fn ready<E: std::error::Error>(
     Ok(())
 }
 
-fn aborted<E: std::error::Error>(session: &Session, by: PartyIndex, reason: String) -> RunError<E> {
+fn aborted<E: std::error::Error>(
+    session: &Session,
+    by: PartyIndex,
+    reason: String,
+    named: &[PartyIndex],
+    owed: bool,
+) -> RunError<E> {
     RunError::Aborted {
         peer: peer_of(session, by),
         reason,
+        named: named.iter().filter_map(|i| session.peer(*i)).collect(),
+        owed,
+    }
+}
+
+/// Member `by` sent bytes no honest node sends: the others are told, naming it.
+fn offence<E: std::error::Error>(session: &Session, by: PartyIndex, fault: Fault) -> RunError<E> {
+    session.abort(format!("party {by} sent {fault}"), vec![by]);
+    RunError::Offence {
+        peer: peer_of(session, by),
+        fault,
     }
 }
 
@@ -221,7 +337,8 @@ async fn fail<P: Protocol>(
 ) -> RunError<P::Error> {
     protocol.parting().iter().for_each(|o| session.send(o));
     session.flush().await;
-    session.abort(e.to_string());
+    let named = e.culprits().iter().map(|c| c.party).collect();
+    session.abort(e.to_string(), named);
     RunError::Protocol(e)
 }
 
@@ -250,9 +367,16 @@ fn timeout<E: std::error::Error>(
     if missing.is_empty() {
         missing = others(&|_| true);
     }
-    session.abort(format!(
-        "no message within the round deadline (round {top})"
-    ));
+    let named = missing
+        .iter()
+        .filter_map(|p| session.roster().iter().position(|r| r == p))
+        // Roster positions fit a PartyIndex.
+        .map(|i| i as PartyIndex)
+        .collect();
+    session.abort(
+        format!("no message within the round deadline (round {top})"),
+        named,
+    );
     RunError::Timeout {
         round: top,
         missing,

@@ -51,9 +51,11 @@
 //! 4. Each party runs its protocol with [`run`]. Messages are point to point (broadcast is a
 //!    send to all, and the protocols check echoes); every one is acknowledged and retried
 //!    with exponential backoff until acknowledged or given up on, which aborts the session.
-//! 5. A party that fails tells every member why ([`Request::Abort`]); each then stops with
-//!    [`RunError::Aborted`]. A round deadline ([`Limits::round_timeout`]) aborts naming the
-//!    peers the protocol was waiting for.
+//! 5. A party that fails tells every member why and whom it blames ([`Request::Abort`]);
+//!    each then stops with [`RunError::Aborted`], which names them on the aborting member's
+//!    word ([`RunError::blamed`], [`Strength`]). A round deadline ([`Limits::round_timeout`])
+//!    aborts naming the peers the protocol was waiting for. A peer that sends bytes no honest
+//!    node sends fails every session it shares with the node ([`RunError::Offence`]).
 //!
 //! ## Buffering, and where it differs from "one round ahead"
 //!
@@ -104,7 +106,7 @@ pub mod tamper;
 mod wire;
 
 pub use codec::{Frame, Frames, PROTOCOL};
-pub use driver::{run, RunError};
+pub use driver::{run, Blamed, RunError, Strength};
 pub use inbox::{Conflict, Inbox, Offer};
 pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
 pub use limits::{Limits, CONNECTIONS_PER_PEER};

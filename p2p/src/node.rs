@@ -29,7 +29,7 @@ use libp2p::{
     tcp, yamux, Multiaddr, PeerId, Swarm,
 };
 use tessera_core::{
-    hash::transcript_hash, protocol::Header, Ed25519Identity, PartyIndex, SessionId,
+    hash::transcript_hash, protocol::Header, Ed25519Identity, Fault, PartyIndex, SessionId,
 };
 use tokio::sync::{mpsc, oneshot, Mutex};
 use zeroize::Zeroizing;
@@ -365,6 +365,7 @@ pub(crate) enum Command {
     Abort {
         session: SessionId,
         reason: String,
+        named: Vec<PartyIndex>,
     },
     Close {
         session: SessionId,
@@ -698,7 +699,11 @@ impl Task {
                     let _ = reply.send(());
                 }
             },
-            Command::Abort { session, reason } => self.abort(session, reason),
+            Command::Abort {
+                session,
+                reason,
+                named,
+            } => self.abort(session, reason, named),
             Command::Close { session } => self.end(session),
             Command::Retry(key) => {
                 if let Some(out) = self.retrying.remove(&key) {
@@ -734,6 +739,19 @@ impl Task {
             self.dropped.pop_front();
         }
         self.dropped.push_back(Dropped { peer, reason });
+    }
+
+    /// `peer` sent bytes that belong to no session and that no honest node sends: every
+    /// running session it is a member of fails, naming it (design §4.4).
+    fn offence(&mut self, peer: PeerId, fault: Fault) {
+        for live in self.live.values() {
+            if let Some(by) = live.proposal.party_of(&peer) {
+                let _ = live.events.try_send(Event::Offence {
+                    by,
+                    fault: fault.clone(),
+                });
+            }
+        }
     }
 
     fn sessions_held(&self) -> usize {
@@ -1230,13 +1248,13 @@ impl Task {
             .filter_map(|c| live.proposal.draft.roster.get(usize::from(*c)).copied())
             .collect();
         let _ = live.events.try_send(Event::Failed {
-            culprits,
+            culprits: culprits.clone(),
             reason: reason.clone(),
         });
         for peer in peers {
             self.drop_from(peer, reason.clone());
         }
-        self.abort(id, reason);
+        self.abort(id, reason, culprits);
     }
 
     fn on_message(&mut self, peer: PeerId, payload: Zeroizing<Vec<u8>>) -> Response {
@@ -1379,10 +1397,21 @@ impl Task {
         }
     }
 
-    fn on_abort(&mut self, peer: PeerId, session: SessionId, reason: String) -> Response {
+    fn on_abort(
+        &mut self,
+        peer: PeerId,
+        session: SessionId,
+        mut named: Vec<PartyIndex>,
+        reason: String,
+    ) -> Response {
         if let Some(live) = self.live.get(&session) {
             if let Some(by) = live.proposal.party_of(&peer) {
-                let _ = live.events.try_send(Event::Aborted { by, reason });
+                // Only members of this session can be named.
+                let members = live.proposal.draft.roster.len();
+                named.retain(|i| usize::from(*i) < members);
+                named.sort_unstable();
+                named.dedup();
+                let _ = live.events.try_send(Event::Aborted { by, reason, named });
                 self.end(session);
             }
         }
@@ -1443,12 +1472,13 @@ impl Task {
         self.settled(session);
     }
 
-    fn abort(&mut self, session: SessionId, reason: String) {
+    fn abort(&mut self, session: SessionId, reason: String, named: Vec<PartyIndex>) {
         let Some(live) = self.live.get(&session) else {
             return;
         };
         let request = Request::Abort {
             session,
+            named,
             reason: reason.clone(),
         }
         .encode();
@@ -1493,7 +1523,11 @@ impl Task {
             .map(|(id, _)| *id)
             .collect();
         for id in stale {
-            self.abort(id, "the session was not taken up in time".into());
+            self.abort(
+                id,
+                "the session was not taken up in time".into(),
+                Vec::new(),
+            );
         }
         self.expire_confirmations(now);
         // A proposal whose session runs is kept as long as the session.
@@ -1819,6 +1853,7 @@ impl Task {
                     peer,
                     format!("frame of {len} bytes over the {limit} byte limit"),
                 );
+                self.offence(peer, Fault::Malformed("a frame over the size limit"));
                 let refusal = Response::Rejected("frame over the size limit".into()).encode();
                 let _ = self
                     .swarm
@@ -1831,13 +1866,18 @@ impl Task {
         let response = match Request::decode(&bytes) {
             Err(e) => {
                 self.drop_from(peer, format!("malformed request: {e}"));
+                self.offence(peer, Fault::Malformed("a request that does not decode"));
                 Response::Rejected(format!("malformed request: {e}"))
             }
             Ok(Request::Propose(p)) => self.on_propose(peer, &p),
             Ok(Request::Start(start)) => self.on_start(peer, start),
             Ok(Request::Confirm(stamp)) => self.on_confirm(peer, stamp),
             Ok(Request::Message(payload)) => self.on_message(peer, payload),
-            Ok(Request::Abort { session, reason }) => self.on_abort(peer, session, reason),
+            Ok(Request::Abort {
+                session,
+                named,
+                reason,
+            }) => self.on_abort(peer, session, named, reason),
             Ok(Request::Ask(question)) => self.on_ask(peer, &question),
         };
         let _ = self

@@ -14,7 +14,7 @@ use std::{
 use libp2p::PeerId;
 use tessera_core::{
     protocol::{Header, Kind, Outgoing, Recipient},
-    PartyIndex, SessionId,
+    Fault, PartyIndex, SessionId,
 };
 use tokio::sync::{mpsc, oneshot};
 use zeroize::Zeroizing;
@@ -50,8 +50,15 @@ pub(crate) enum Event {
     /// A message could not be delivered: the recipient is unreachable, refused it, or no
     /// longer has the session.
     Undeliverable { to: PartyIndex, reason: String },
-    /// A member aborted the session.
-    Aborted { by: PartyIndex, reason: String },
+    /// A member aborted the session, blaming `named` (its word only).
+    Aborted {
+        by: PartyIndex,
+        reason: String,
+        named: Vec<PartyIndex>,
+    },
+    /// A member sent this node bytes no honest node sends (a frame over the size limit, a
+    /// request that does not decode); outside any session, so every session with it ends.
+    Offence { by: PartyIndex, fault: Fault },
     /// Every other member confirmed the session id: the protocol may start (design §4).
     Ready,
     /// The members do not agree on the session; `culprits` caused it.
@@ -230,12 +237,13 @@ impl Session {
         }
     }
 
-    /// Aborts the session: every other member is told why, and this node takes no more of
-    /// its messages.
-    pub fn abort(&self, reason: String) {
+    /// Aborts the session: every other member is told why and whom this node blames
+    /// (`named`, roster indices), and this node takes no more of its messages.
+    pub fn abort(&self, reason: String, named: Vec<PartyIndex>) {
         let _ = self.commands.send(Command::Abort {
             session: self.id,
             reason,
+            named,
         });
     }
 

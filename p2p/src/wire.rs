@@ -12,7 +12,7 @@
 //! | `Propose` | 1, proposal ([`Proposal::encode`](crate::Proposal::encode)) |
 //! | `Start` | 2, digest, u16 n, n nonces, n acceptances, initiator signature |
 //! | `Message` | 3, protocol payload |
-//! | `Abort` | 4, session id, reason |
+//! | `Abort` | 4, session id, u16 count, count × party index (u16): the culprits named, reason |
 //! | `Confirm` | 5, digest, session id, acceptances hash, initiator signature |
 //! | `Ask` | 6, the application's question |
 //! | `Accepted` | 1, nonce, acceptance signature |
@@ -56,6 +56,9 @@ pub enum Request {
     Abort {
         /// The session.
         session: SessionId,
+        /// The roster indices of the members the sender blames (at most
+        /// [`MAX_ROSTER`](crate::proposal::MAX_ROSTER)); its word only.
+        named: Vec<u16>,
         /// Why, in one line.
         reason: String,
     },
@@ -139,9 +142,19 @@ impl Request {
                 w.u8(3);
                 w.raw(payload);
             }
-            Request::Abort { session, reason } => {
+            Request::Abort {
+                session,
+                named,
+                reason,
+            } => {
                 w.u8(4);
                 w.bytes32(session);
+                let named = &named[..named.len().min(crate::proposal::MAX_ROSTER)];
+                // At most MAX_ROSTER (1024) entries, just above.
+                w.u16(named.len() as u16);
+                for i in named {
+                    w.u16(*i);
+                }
                 w.raw(truncate(reason).as_bytes());
             }
             Request::Confirm(stamp) => {
@@ -180,10 +193,19 @@ impl Request {
                 })
             }
             3 => Request::Message(Zeroizing::new(r.rest().to_vec())),
-            4 => Request::Abort {
-                session: r.bytes32()?,
-                reason: reason(r.rest())?,
-            },
+            4 => {
+                let session = r.bytes32()?;
+                let n = usize::from(r.u16()?);
+                if n > crate::proposal::MAX_ROSTER {
+                    return Err(WireError::Invalid("too many culprits named"));
+                }
+                let named = (0..n).map(|_| r.u16()).collect::<Result<_, _>>()?;
+                Request::Abort {
+                    session,
+                    named,
+                    reason: reason(r.rest())?,
+                }
+            }
             5 => Request::Confirm(Stamp {
                 digest: r.bytes32()?,
                 session: r.bytes32()?,
@@ -411,7 +433,13 @@ mod tests {
             Request::Message(Zeroizing::new(vec![7; 40])),
             Request::Abort {
                 session: [8; 32],
+                named: vec![2],
                 reason: "party 2 sent a bad share".into(),
+            },
+            Request::Abort {
+                session: [8; 32],
+                named: Vec::new(),
+                reason: String::new(),
             },
             Request::Confirm(Stamp {
                 digest: [1; 32],

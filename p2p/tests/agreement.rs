@@ -83,7 +83,7 @@ async fn run(member: &Node, parties: u16) -> Result<Vec<u16>, Vec<PeerId>> {
     .await
     .expect("the run ends within 20 s");
     run.map(|got| got.iter().map(|(from, _, _)| *from).collect())
-        .map_err(|e| e.blamed(&session))
+        .map_err(|e| e.blamed(&session).iter().map(|b| b.peer).collect())
 }
 
 /// A party that sends round 1 to every other party and finishes once it heard from each.
@@ -196,7 +196,12 @@ async fn a_member_lying_about_its_start_is_named_and_the_initiator_is_not() {
     let proposing = tokio::spawn(async move {
         let mut session = initiator.propose(draft).await.unwrap();
         let out = tessera_p2p::run(party(&session, 3), &mut session).await;
-        out.map_err(|e| e.blamed(&session))
+        out.map_err(|e| {
+            e.blamed(&session)
+                .iter()
+                .map(|b| b.peer)
+                .collect::<Vec<_>>()
+        })
     });
     let start = tokio::time::timeout(Duration::from_secs(10), started.recv())
         .await

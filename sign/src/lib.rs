@@ -85,7 +85,7 @@ pub use package::{
     binding_factor_input_prefix, compute_binding_factors, encode_group_commitment_list,
     SigningPackage,
 };
-pub use protocol::{SignOutput, SignParty};
+pub use protocol::{SignOutput, SignParty, ROUND1_PURPOSE};
 pub use request::{SessionKey, SigningRequest};
 pub use round1::{nonce_generate, SigningCommitments, SigningNonces};
 pub use round2::{SignatureShare, Signer};

@@ -46,6 +46,7 @@ use crate::device::{
     transaction::{self, TxKind},
 };
 pub use tessera_p2p::{identities, identity_of, peer_of};
+pub use tessera_p2p::{Blamed, Strength};
 use tessera_p2p::{
     Draft, Kind, Node, NodeConfig, NodeError, PeerId, ProposeError, Reader, RunError, Session,
     Writer,
@@ -65,8 +66,8 @@ pub enum JobError {
     Run {
         /// The error, in one line.
         reason: String,
-        /// The peers it names.
-        blamed: Vec<PeerId>,
+        /// The peers it names, each with the strength of the case.
+        blamed: Vec<Blamed>,
     },
     /// The proposal's parameters are not acceptable to this device.
     #[error("bad session parameters: {0}")]
@@ -77,6 +78,16 @@ pub enum JobError {
     /// The share could not be kept before its confirmation, so none was sent.
     #[error("the share could not be kept, so it was not confirmed: {0}")]
     Persist(String),
+}
+
+impl JobError {
+    /// The peers the error names, whatever the strength of the case.
+    pub fn blamed(&self) -> Vec<PeerId> {
+        match self {
+            JobError::Run { blamed, .. } => blamed.iter().map(|b| b.peer).collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// What a member got from a session it served.
@@ -1022,7 +1033,10 @@ impl<C: Ciphersuite> Device<C> {
         // the certification fails. A store that fails sends no confirmation.
         if let Err(e) = self.shares.keygen(&name, session.id(), &pending) {
             // Everyone is told, rather than left waiting for this device's confirmation.
-            session.abort("a member could not keep its share and will not confirm".into());
+            session.abort(
+                "a member could not keep its share and will not confirm".into(),
+                Vec::new(),
+            );
             return Err(JobError::Persist(e));
         }
         if let Ok(mut p) = self.pending_keygens.lock() {
@@ -1079,6 +1093,15 @@ impl<C: Ciphersuite> Device<C> {
         blamed.sort_unstable();
         blamed.dedup();
         let names: Vec<String> = blamed.iter().map(PeerId::to_string).collect();
+        let me = self.node.peer_id();
+        let blamed = blamed
+            .into_iter()
+            .map(|peer| Blamed {
+                peer,
+                fault: None,
+                evidence: Strength::AccusedBy(me),
+            })
+            .collect();
         Err(JobError::Run {
             reason: format!(
                 "{} keygens wait for a certificate that never completed (missing confirmations \

@@ -551,7 +551,7 @@ impl Runtime {
         result: &Result<Value, JobError>,
     ) {
         let culprits = match result {
-            Err(JobError::Run { blamed, .. }) => blamed.iter().map(PeerId::to_string).collect(),
+            Err(e @ JobError::Run { .. }) => e.blamed().iter().map(PeerId::to_string).collect(),
             _ => Vec::new(),
         };
         let outcome = match result {
@@ -1053,9 +1053,10 @@ impl Runtime {
                     silent.push((peer, reason));
                     vec![peer]
                 }
-                Err(JobError::Run { reason, blamed }) if !blamed.is_empty() => {
+                Err(e @ JobError::Run { .. }) if !e.blamed().is_empty() => {
+                    let blamed = e.blamed();
                     for b in &blamed {
-                        failed.push((*b, reason.clone()));
+                        failed.push((*b, e.to_string()));
                     }
                     if blamed.contains(&me) {
                         // This device's own share failed: no check runs without it.
@@ -1531,8 +1532,8 @@ fn culprits(e: &JobError, me: &PeerId) -> Vec<(PeerId, String)> {
         JobError::Propose(ProposeError::Unreachable { peer, reason }) => {
             vec![(*peer, format!("did not answer: {reason}"))]
         }
-        JobError::Run { reason, blamed } if !blamed.contains(me) => {
-            blamed.iter().map(|p| (*p, reason.clone())).collect()
+        JobError::Run { reason, blamed } if !blamed.iter().any(|b| b.peer == *me) => {
+            blamed.iter().map(|b| (b.peer, reason.clone())).collect()
         }
         _ => Vec::new(),
     }
