@@ -100,6 +100,7 @@ mod limits;
 mod node;
 mod policy;
 mod proposal;
+pub mod relay_node;
 mod seen;
 mod session;
 pub mod tamper;
@@ -110,7 +111,7 @@ pub use driver::{run, Blamed, RunError, Strength};
 pub use inbox::{Conflict, Inbox, Offer};
 pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
 pub use limits::{Limits, CONNECTIONS_PER_PEER};
-pub use node::{Dropped, Node, NodeConfig, NodeError, ProposeError};
+pub use node::{relay_of, Dropped, Link, Node, NodeConfig, NodeError, ProposeError};
 pub use policy::{accept_all, Answerer, Decision, Policy};
 pub use proposal::{
     acceptance_verifies, session_id, sign_acceptance, Draft, Proposal, Signature, Stamp, Start,

@@ -1,9 +1,12 @@
 //! The node: a libp2p swarm on its own task, and the session layer on top of it (design §4).
 //!
-//! Transport: TCP, noise (which authenticates every peer's PeerId), yamux. Behaviours, in
-//! order: the allow-list (first, so a peer outside the committee is refused before anything
-//! else sees it), connection limits, request-response on `/tessera/mpc/1`, identify, ping,
-//! and mDNS with the `mdns` feature. Every request's response is its acknowledgement; a
+//! Transport: TCP with noise (which authenticates every peer's PeerId) and yamux, QUIC (TLS
+//! 1.3 with the same identity), and circuit relay v2 through a relay node (noise and yamux
+//! again inside the circuit, so the relay sees only ciphertext). Behaviours, in order: the
+//! allow-list (first, so a peer outside the committee is refused before anything else sees
+//! it), connection limits, request-response on `/tessera/mpc/1`, identify, ping, the relay
+//! client, DCUtR (hole punching, which upgrades a relayed connection to a direct one), and
+//! mDNS with the `mdns` feature. Every request's response is its acknowledgement; a
 //! request that fails is retried with exponential backoff and, after the last attempt, the
 //! session is told its recipient is unreachable.
 
@@ -18,13 +21,14 @@ use std::{
 
 use futures::StreamExt;
 use libp2p::{
-    allow_block_list, connection_limits, identify,
+    allow_block_list, connection_limits, dcutr, identify,
     identity::Keypair,
-    noise, ping,
+    multiaddr::Protocol,
+    noise, ping, relay,
     request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel},
     swarm::{
         dial_opts::{DialOpts, PeerCondition},
-        NetworkBehaviour, SwarmEvent,
+        ConnectionId, NetworkBehaviour, SwarmEvent,
     },
     tcp, yamux, Multiaddr, PeerId, Swarm,
 };
@@ -126,6 +130,9 @@ pub struct NodeConfig {
     pub answers: Option<Answerer>,
     /// Tests only: makes this node deviate ([`crate::tamper`]); none for an honest node.
     pub tamper: Option<Tamper>,
+    /// A relay node's address, ending in its `/p2p/PEERID` (design §4.11): the node reserves
+    /// a slot on it and listens through it, for peers that cannot dial it directly.
+    pub relay: Option<Multiaddr>,
     /// Discover committee peers on the LAN with mDNS (feature `mdns`).
     #[cfg(feature = "mdns")]
     pub mdns: bool,
@@ -143,6 +150,7 @@ impl NodeConfig {
             seen: Box::new(MemorySeen::default()),
             answers: None,
             tamper: None,
+            relay: None,
             #[cfg(feature = "mdns")]
             mdns: false,
         }
@@ -191,6 +199,9 @@ impl Node {
                 _ => {}
             }
         }
+        if let Some(relay) = &config.relay {
+            addresses.extend(reserve(&mut swarm, relay).await?);
+        }
         let (commands, commands_rx) = mpsc::unbounded_channel();
         // Sessions waiting for the application: at most as many as the node holds.
         let (incoming_tx, incoming) = mpsc::channel(config.limits.max_sessions.max(1));
@@ -228,6 +239,7 @@ impl Node {
             retrying: HashMap::new(),
             next_retry: 0,
             connecting: HashMap::new(),
+            links: HashMap::new(),
             dropped: VecDeque::new(),
         };
         tokio::spawn(task.run(commands_rx));
@@ -319,6 +331,16 @@ impl Node {
         }
         done.await.unwrap_or_default()
     }
+
+    /// The peers this node is connected to now, each with how (a peer can have a relayed
+    /// and a direct connection while hole punching upgrades it), in PeerId order.
+    pub async fn links(&self) -> Vec<(PeerId, Vec<Link>)> {
+        let (reply, done) = oneshot::channel();
+        if self.commands.send(Command::Links { reply }).is_err() {
+            return Vec::new();
+        }
+        done.await.unwrap_or_default()
+    }
 }
 
 /// The node's identity key as a signer of acceptances and starts (design §4).
@@ -379,6 +401,9 @@ pub(crate) enum Command {
     Dropped {
         reply: oneshot::Sender<Vec<Dropped>>,
     },
+    Links {
+        reply: oneshot::Sender<Vec<(PeerId, Vec<Link>)>>,
+    },
     Shutdown,
 }
 
@@ -394,8 +419,105 @@ struct Behaviour {
     rr: request_response::Behaviour<Frames>,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
+    relay_client: relay::client::Behaviour,
+    dcutr: dcutr::Behaviour,
     #[cfg(feature = "mdns")]
     mdns: libp2p::swarm::behaviour::toggle::Toggle<libp2p::mdns::tokio::Behaviour>,
+}
+
+/// The PeerId an address names last (`…/p2p/PEERID`).
+fn last_peer(address: &Multiaddr) -> Option<PeerId> {
+    address.iter().fold(None, |last, p| match p {
+        Protocol::P2p(peer) => Some(peer),
+        _ => last,
+    })
+}
+
+/// The relay a circuit address goes through, and the relay's own address: the part before
+/// `/p2p-circuit`, which ends in the relay's `/p2p/PEERID`.
+pub fn relay_of(address: &Multiaddr) -> Option<(PeerId, Multiaddr)> {
+    let mut before = Multiaddr::empty();
+    for p in address.iter() {
+        if p == Protocol::P2pCircuit {
+            return last_peer(&before).map(|peer| (peer, before));
+        }
+        before.push(p);
+    }
+    None
+}
+
+/// How a connection reaches its peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Link {
+    /// Directly over TCP.
+    Tcp,
+    /// Directly over QUIC.
+    Quic,
+    /// Through a relay's circuit.
+    Relayed,
+}
+
+impl Link {
+    /// The link of a connection to or from `address`.
+    pub fn of(address: &Multiaddr) -> Self {
+        if address.iter().any(|p| p == Protocol::P2pCircuit) {
+            Link::Relayed
+        } else if address.iter().any(|p| p == Protocol::QuicV1) {
+            Link::Quic
+        } else {
+            Link::Tcp
+        }
+    }
+
+    /// Its name in status and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Link::Tcp => "tcp",
+            Link::Quic => "quic",
+            Link::Relayed => "relayed",
+        }
+    }
+}
+
+/// Reserves a slot on the relay at `relay` (its address ending in `/p2p/PEERID`) and listens
+/// through it: the circuit address peers dial, once the relay accepted, within 10 s. A relay
+/// that does not answer is logged and the node runs without it (peers that can dial it
+/// directly still can).
+async fn reserve(
+    swarm: &mut Swarm<Behaviour>,
+    relay: &Multiaddr,
+) -> Result<Vec<Multiaddr>, NodeError> {
+    let peer = last_peer(relay).ok_or_else(|| {
+        NodeError::Transport(format!("relay address {relay} does not end in /p2p/PEERID"))
+    })?;
+    swarm.behaviour_mut().allow.allow_peer(peer);
+    swarm
+        .listen_on(relay.clone().with(Protocol::P2pCircuit))
+        .map_err(|e| NodeError::Transport(format!("relay {relay}: {e}")))?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, swarm.select_next_some()).await {
+            Err(_) => {
+                tracing::warn!(%relay, "the relay accepted no reservation within 10 s");
+                return Ok(Vec::new());
+            }
+            Ok(SwarmEvent::NewListenAddr { address, .. })
+                if Link::of(&address) == Link::Relayed =>
+            {
+                tracing::info!(%address, "reserved a slot on the relay");
+                return Ok(vec![address]);
+            }
+            Ok(SwarmEvent::ListenerClosed { reason, .. }) => {
+                tracing::warn!(%relay, ?reason, "the relay refused or dropped the reservation");
+                return Ok(Vec::new());
+            }
+            Ok(SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                info,
+                ..
+            }))) => swarm.add_external_address(info.observed_addr),
+            Ok(_) => {}
+        }
+    }
 }
 
 fn build_swarm(config: &NodeConfig) -> Result<Swarm<Behaviour>, NodeError> {
@@ -412,7 +534,10 @@ fn build_swarm(config: &NodeConfig) -> Result<Swarm<Behaviour>, NodeError> {
             yamux::Config::default,
         )
         .map_err(|e| transport(&e))?
-        .with_behaviour(|key| {
+        .with_quic()
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| transport(&e))?
+        .with_behaviour(|key, relay_client| {
             #[cfg(feature = "mdns")]
             let mdns = if config.mdns {
                 Some(libp2p::mdns::tokio::Behaviour::new(
@@ -439,6 +564,8 @@ fn build_swarm(config: &NodeConfig) -> Result<Swarm<Behaviour>, NodeError> {
                     key.public(),
                 )),
                 ping: ping::Behaviour::default(),
+                relay_client,
+                dcutr: dcutr::Behaviour::new(key.public().to_peer_id()),
                 #[cfg(feature = "mdns")]
                 mdns: mdns.into(),
             })
@@ -647,6 +774,8 @@ struct Task {
     retrying: HashMap<u64, Outbound>,
     next_retry: u64,
     connecting: HashMap<PeerId, Vec<oneshot::Sender<Result<(), NodeError>>>>,
+    /// Open connections by peer, and how each reaches it.
+    links: HashMap<PeerId, HashMap<ConnectionId, Link>>,
     dropped: VecDeque<Dropped>,
 }
 
@@ -672,6 +801,11 @@ impl Task {
                 self.swarm.behaviour_mut().allow.allow_peer(peer);
                 for a in &addresses {
                     self.swarm.add_peer_address(peer, a.clone());
+                    // A peer reached through a relay needs a connection to the relay.
+                    if let Some((relay, at)) = relay_of(a) {
+                        self.swarm.behaviour_mut().allow.allow_peer(relay);
+                        self.swarm.add_peer_address(relay, at);
+                    }
                 }
                 self.addresses.entry(peer).or_default().extend(addresses);
             }
@@ -715,6 +849,20 @@ impl Task {
             }
             Command::Dropped { reply } => {
                 let _ = reply.send(self.dropped.iter().cloned().collect());
+            }
+            Command::Links { reply } => {
+                let mut links: Vec<(PeerId, Vec<Link>)> = self
+                    .links
+                    .iter()
+                    .map(|(peer, l)| {
+                        let mut kinds: Vec<Link> = l.values().copied().collect();
+                        kinds.sort_unstable();
+                        kinds.dedup();
+                        (*peer, kinds)
+                    })
+                    .collect();
+                links.sort_unstable_by_key(|(p, _)| *p);
+                let _ = reply.send(links);
             }
             Command::Ask {
                 peer,
@@ -1924,10 +2072,44 @@ impl Task {
                     }
                 }
             }
-            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                ..
+            } => {
+                let link = Link::of(endpoint.get_remote_address());
+                tracing::debug!(%peer_id, link = link.name(), "connected");
+                self.links
+                    .entry(peer_id)
+                    .or_default()
+                    .insert(connection_id, link);
                 for w in self.connecting.remove(&peer_id).unwrap_or_default() {
                     let _ = w.send(Ok(()));
                 }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                connection_id,
+                ..
+            } => {
+                if let Some(links) = self.links.get_mut(&peer_id) {
+                    links.remove(&connection_id);
+                    if links.is_empty() {
+                        self.links.remove(&peer_id);
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                info,
+                ..
+            })) => {
+                // What an allowed peer or the relay saw as this node's address: the address
+                // hole punching offers (DCUtR).
+                self.swarm.add_external_address(info.observed_addr);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(event)) => {
+                tracing::info!(peer = %event.remote_peer_id, result = ?event.result, "hole punching");
             }
             SwarmEvent::OutgoingConnectionError {
                 peer_id: Some(peer),
