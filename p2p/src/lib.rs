@@ -109,7 +109,7 @@ mod wire;
 pub use codec::{Frame, Frames, PROTOCOL};
 pub use driver::{run, Blamed, RunError, Strength};
 pub use inbox::{Conflict, Inbox, Offer};
-pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
+pub use libp2p::{identity::Keypair, multiaddr::Protocol, Multiaddr, PeerId};
 pub use limits::{Limits, CONNECTIONS_PER_PEER};
 pub use node::{relay_of, Dropped, Link, Node, NodeConfig, NodeError, ProposeError};
 pub use policy::{accept_all, Answerer, Decision, Policy};

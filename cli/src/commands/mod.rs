@@ -11,6 +11,7 @@
 //!   world-readable file; a home in use by a running node).
 
 pub mod approve;
+pub mod config;
 pub mod demo;
 pub mod health;
 pub mod init;
@@ -21,9 +22,11 @@ pub mod node;
 pub mod passphrase;
 pub mod peers;
 pub mod refresh;
+pub mod relay;
 pub mod repair;
 pub mod reshare;
 pub mod sign;
+pub mod status;
 pub mod vectors;
 pub mod verify;
 
@@ -91,6 +94,16 @@ pub enum Command {
     Health(health::Args),
     /// Decide a proposal a running node holds for a person, or list them.
     Approve(approve::Args),
+    /// What the running node is doing: addresses, connected peers, pending epochs,
+    /// waiting requests, last failures.
+    Status(status::Args),
+    /// Show or change this home's configuration (the relay).
+    Config {
+        #[command(subcommand)]
+        command: config::Command,
+    },
+    /// Run a relay node for devices that cannot dial each other directly.
+    Relay(relay::Args),
     /// The devices this one knows, by local name.
     Peers {
         #[command(subcommand)]
@@ -147,6 +160,9 @@ pub fn main() -> u8 {
         Command::Health(args) => health::run(&args, &ctx, &out),
         Command::Repair(args) => repair::run(&args, &ctx, &out),
         Command::Approve(args) => approve::run(&args, &ctx, &out),
+        Command::Status(args) => status::run(&args, &ctx, &out),
+        Command::Config { command } => config::run(&command, &ctx, &out),
+        Command::Relay(args) => relay::run(&args, &ctx, &out),
         Command::Peers { command } => peers::run(&command, &ctx, &out),
         Command::Keys { command } => keys::run(&command, &ctx, &out),
         Command::Log(args) => log::run(&args, &ctx, &out),

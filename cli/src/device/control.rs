@@ -2,7 +2,7 @@
 //! work over `control.sock` in the home (owner-only, in an owner-only folder).
 //!
 //! One request per connection, one JSON line: `{"op": "keygen" | "sign" | "signtransaction" |
-//! "reshare" | "abandon" | "health" | "repair" | "approvals" | "approve", …}`. The node
+//! "reshare" | "abandon" | "health" | "repair" | "approvals" | "approve" | "status", …}`. The node
 //! answers with JSON lines: any number of `{"progress": "…"}`, then `{"done": {…}}` or
 //! `{"failed": {"code", "message"}}`.
 //!
@@ -114,6 +114,8 @@ pub enum Request {
     },
     /// `tessera approve --list`.
     Approvals,
+    /// `tessera status`.
+    Status,
     /// `tessera approve ID [--refuse]`.
     Approve {
         /// The request's id.
@@ -287,6 +289,7 @@ pub async fn answer(
             Err(_) => Err(NodeFailure::Usage("the group key is not hex".into())),
         },
         Request::Approvals => Ok(serde_json::json!({ "waiting": runtime.waiting() })),
+        Request::Status => runtime.status().await,
         Request::Approve { id, approve } => runtime
             .resolve(&id, approve)
             .map(|r| serde_json::json!({ "decided": r, "approved": approve })),

@@ -49,6 +49,10 @@ pub struct Config {
     /// Its identity key (the Ed25519 key its PeerId embeds), hex.
     #[serde(with = "hex::serde")]
     pub identity: [u8; 32],
+    /// The relay its node reserves a slot on (a multiaddr ending in the relay's
+    /// `/p2p/PEERID`, design §4.11), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<String>,
 }
 
 /// A home folder, opened but not unlocked.
@@ -118,6 +122,7 @@ impl Home {
             name: name.to_string(),
             listen,
             identity,
+            relay: None,
         };
         let home = Home {
             root: root.to_path_buf(),

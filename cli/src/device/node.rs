@@ -7,7 +7,7 @@
 //! its own duration. Either way the work is done here.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     fs::File,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tessera_core::{Ciphersuite, Ed25519, Ed25519Identity, IdentityKey, Secp256k1, Suite, Taproot};
 use tessera_p2p::{
-    identities, identity_of, peer_of, FileSeen, Kind, Limits, Multiaddr, Node, NodeConfig, PeerId,
-    Policy, Proposal, ProposeError, Session,
+    identities, identity_of, peer_of, FileSeen, Kind, Limits, Link, Multiaddr, Node, NodeConfig,
+    PeerId, Policy, Proposal, ProposeError, Session,
 };
 use tessera_reshare::KeyRecord;
 
@@ -173,6 +173,12 @@ impl Runtime {
                 .collect()
         } else {
             options.listen.clone()
+        };
+        config.relay = match &home.config().relay {
+            Some(r) => Some(r.parse().map_err(|_| {
+                NodeFailure::Usage(format!("the relay in home.json is not a multiaddr: {r}"))
+            })?),
+            None => None,
         };
         config.limits = options.limits.clone();
         let relays = Arc::new(Relays::default());
@@ -402,6 +408,88 @@ impl Runtime {
     /// The addresses the node listens on.
     pub fn addresses(&self) -> Vec<Multiaddr> {
         self.node.addresses().to_vec()
+    }
+
+    /// What `tessera status` shows (design §6.3): this node's PeerId and addresses (direct,
+    /// and through its relay), each known peer and how it is connected now, the keys with
+    /// a pending epoch, the requests waiting for a person, and each key's last failed
+    /// session with the devices it named (from the audit log).
+    pub async fn status(&self) -> Result<Value, NodeFailure> {
+        let (relayed, direct): (Vec<Multiaddr>, Vec<Multiaddr>) = self
+            .addresses()
+            .into_iter()
+            .partition(|a| Link::of(a) == Link::Relayed);
+        let links = self.node.links().await;
+        let peers: Vec<Value> = {
+            let peers = self
+                .peers
+                .lock()
+                .map_err(|_| NodeFailure::Job("peers poisoned".into()))?;
+            peers
+                .all()
+                .iter()
+                .map(|p| {
+                    let how: Vec<&str> = p
+                        .id()
+                        .and_then(|id| links.iter().find(|(l, _)| *l == id))
+                        .map(|(_, l)| l.iter().map(|k| k.name()).collect())
+                        .unwrap_or_default();
+                    json!({
+                        "name": p.name,
+                        "peer_id": p.id().map(|i| i.to_string()),
+                        "connected": !how.is_empty(),
+                        "links": how,
+                    })
+                })
+                .collect()
+        };
+        let mut pending = Vec::new();
+        for name in self.keystore.names()? {
+            if !self.keystore.exists(&name) {
+                continue;
+            }
+            let epochs: Vec<u64> = self
+                .keystore
+                .epochs(&name)?
+                .iter()
+                .filter(|e| !e.is_active())
+                .map(|e| e.epoch)
+                .collect();
+            if !epochs.is_empty() {
+                pending.push(json!({ "key": name, "pending_epochs": epochs }));
+            }
+        }
+        let mut failures: Vec<Value> = Vec::new();
+        let mut seen = HashSet::new();
+        for entry in audit::read(self.home.root())?.iter().rev() {
+            let r = &entry.record;
+            let Some(key) = &r.key else { continue };
+            if r.result == "ok" || !seen.insert(key.clone()) {
+                continue;
+            }
+            failures.push(json!({
+                "key": key,
+                "time": r.time,
+                "protocol": r.protocol,
+                "result": r.result,
+                "culprits": r.culprits.iter().map(|c| {
+                    let name = c.parse::<PeerId>().ok().map(|p| self.name_of(&p));
+                    json!({ "peer_id": c, "name": name })
+                }).collect::<Vec<_>>(),
+            }));
+        }
+        Ok(json!({
+            "peer_id": self.peer_id().to_string(),
+            "addresses": {
+                "direct": direct.iter().map(Multiaddr::to_string).collect::<Vec<_>>(),
+                "relayed": relayed.iter().map(Multiaddr::to_string).collect::<Vec<_>>(),
+            },
+            "relay": self.home.config().relay,
+            "peers": peers,
+            "pending": pending,
+            "waiting": self.waiting(),
+            "last_failures": failures,
+        }))
     }
 
     /// The home.
