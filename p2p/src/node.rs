@@ -181,18 +181,28 @@ impl Node {
         let peer_id = config.keypair.public().to_peer_id();
         let signer = signer_of(&config.keypair)?;
         let mut swarm = build_swarm(&config)?;
+        let mut listening = HashSet::new();
         for addr in &config.listen {
-            swarm
-                .listen_on(addr.clone())
-                .map_err(|e| NodeError::Transport(e.to_string()))?;
+            listening.insert(
+                swarm
+                    .listen_on(addr.clone())
+                    .map_err(|e| NodeError::Transport(e.to_string()))?,
+            );
         }
         let mut addresses = Vec::new();
-        while addresses.len() < config.listen.len() {
+        // Every listener's first address (one on 0.0.0.0 reports one per interface).
+        while !listening.is_empty() {
             let event = tokio::time::timeout(Duration::from_secs(10), swarm.select_next_some())
                 .await
                 .map_err(|_| NodeError::Transport("listening timed out".into()))?;
             match event {
-                SwarmEvent::NewListenAddr { address, .. } => addresses.push(address),
+                SwarmEvent::NewListenAddr {
+                    address,
+                    listener_id,
+                } => {
+                    listening.remove(&listener_id);
+                    addresses.push(address);
+                }
                 SwarmEvent::ListenerError { error, .. } => {
                     return Err(NodeError::Transport(error.to_string()))
                 }
@@ -513,8 +523,12 @@ async fn reserve(
             }
             Ok(SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 info,
+                peer_id,
                 ..
-            }))) => swarm.add_external_address(info.observed_addr),
+            }))) => {
+                // Identify offers the observed address to hole punching as a candidate.
+                tracing::debug!(%peer_id, observed = %info.observed_addr, "identified by the relay");
+            }
             Ok(_) => {}
         }
     }
@@ -2078,7 +2092,12 @@ impl Task {
                 endpoint,
                 ..
             } => {
-                let link = Link::of(endpoint.get_remote_address());
+                // An inbound circuit's address names only the dialling peer: ask the endpoint.
+                let link = if endpoint.is_relayed() {
+                    Link::Relayed
+                } else {
+                    Link::of(endpoint.get_remote_address())
+                };
                 tracing::debug!(%peer_id, link = link.name(), "connected");
                 self.links
                     .entry(peer_id)
@@ -2102,11 +2121,13 @@ impl Task {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 info,
+                peer_id,
                 ..
             })) => {
-                // What an allowed peer or the relay saw as this node's address: the address
-                // hole punching offers (DCUtR).
-                self.swarm.add_external_address(info.observed_addr);
+                // What a peer or the relay saw as this node's address: identify itself offers
+                // it to hole punching (DCUtR) as a candidate. (Confirming it here as an
+                // external address would stop identify from offering it.)
+                tracing::debug!(%peer_id, observed = %info.observed_addr, "identified");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Dcutr(event)) => {
                 tracing::info!(peer = %event.remote_peer_id, result = ?event.result, "hole punching");

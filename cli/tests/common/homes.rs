@@ -176,6 +176,11 @@ impl World {
         world
     }
 
+    /// The homes under `dir`, made by the caller; removed when dropped.
+    pub fn at(dir: PathBuf) -> Self {
+        World { dir }
+    }
+
     pub fn home(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
