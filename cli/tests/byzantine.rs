@@ -570,16 +570,6 @@ impl std::fmt::Display for Finding {
     }
 }
 
-/// The variant name of a fault: `BadShare`, `Encoding`, ...
-fn fault_name(f: &tessera_core::Fault) -> String {
-    let debug = format!("{f:?}");
-    debug
-        .split(['(', ' ', '{'])
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
-
 /// Checks one honest device's outcome and returns its strongest finding against the
 /// culprit: it failed, named the culprit, and named no honest device as proven.
 fn finding(device: usize, me: PeerId, culprit: PeerId, r: &Result<(), JobError>) -> Finding {
@@ -600,9 +590,9 @@ fn finding(device: usize, me: PeerId, culprit: PeerId, r: &Result<(), JobError>)
         .iter()
         .filter(|b| b.peer == culprit)
         .map(|b: &Blamed| match (&b.evidence, &b.fault) {
-            (Strength::Proven, Some(f)) => Finding::Proven(fault_name(f)),
+            (Strength::Proven, Some(f)) => Finding::Proven(f.name().into()),
             (Strength::Proven, None) => Finding::Proven("?".into()),
-            (Strength::AccusedBy(by), Some(f)) if *by == me => Finding::Found(fault_name(f)),
+            (Strength::AccusedBy(by), Some(f)) if *by == me => Finding::Found(f.name().into()),
             (Strength::AccusedBy(by), None) if *by == me => Finding::Silent,
             _ => Finding::Told,
         })

@@ -18,7 +18,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::homes::{approve_while, json, run, NodeProcess, BIN, PASSPHRASE};
+use common::homes::{
+    approve_while, json, run, sign_in_background, verify_ed25519, NodeProcess, BIN, PASSPHRASE,
+};
 use serde_json::Value;
 
 /// The public network; the relay is .1, the NATs' public sides .11 and .12.
@@ -299,37 +301,13 @@ fn keygen_and_sign(tag: &str, symmetric: bool) -> Option<Vec<String>> {
     assert_eq!(code, 0, "keygen through the NATs: {err}");
     let made: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     let message = hex::encode("pay 1 coin across two NATs");
-    let signing = {
-        let (a, message) = (home("a"), message.clone());
-        std::thread::spawn(move || {
-            run(
-                &a,
-                &[
-                    "--json",
-                    "sign",
-                    "--key",
-                    "vault",
-                    "--message",
-                    &message,
-                    "--signers",
-                    "b",
-                ],
-            )
-        })
-    };
+    let signing = sign_in_background(&home("a"), "vault", &message, &["b"]);
     let w = common::homes::World::at(dir.clone());
     approve_while(&w, &["b"], &signing);
     let (code, out, err) = signing.join().unwrap();
     assert_eq!(code, 0, "signing through the NATs: {err}");
     let signed: Value = serde_json::from_str(out.trim()).unwrap();
-    let key = hex::decode(made["verifying_key"].as_str().unwrap()).unwrap();
-    let vk = ed25519_dalek::VerifyingKey::from_bytes(&key.try_into().unwrap()).unwrap();
-    let sig = hex::decode(signed["signature"].as_str().unwrap()).unwrap();
-    vk.verify_strict(
-        &hex::decode(&message).unwrap(),
-        &ed25519_dalek::Signature::from_slice(&sig).unwrap(),
-    )
-    .expect("ed25519-dalek verifies");
+    verify_ed25519(&made, &message, &signed);
 
     // How a reaches b: hole punching runs beside the sessions, three attempts 5 s apart.
     let deadline = Instant::now() + Duration::from_secs(20);

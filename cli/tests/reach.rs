@@ -10,7 +10,10 @@ use std::{
     process::{Child, Stdio},
 };
 
-use common::homes::{approve_while, free_port, json, run, tessera, NodeProcess, World};
+use common::homes::{
+    approve_while, free_port, json, run, sign_in_background, tessera, verify_ed25519, NodeProcess,
+    World,
+};
 use serde_json::Value;
 
 /// A running `tessera relay`, stopped when dropped.
@@ -77,37 +80,12 @@ fn devices_that_know_each_other_only_through_a_relay_make_a_key_and_sign() {
 
     let made = w.keygen("vault", "ed25519");
     let message = hex::encode("pay 1 coin through the relay");
-    let a = w.home("a");
-    let signing = {
-        let message = message.clone();
-        std::thread::spawn(move || {
-            run(
-                &a,
-                &[
-                    "--json",
-                    "sign",
-                    "--key",
-                    "vault",
-                    "--message",
-                    &message,
-                    "--signers",
-                    "b",
-                ],
-            )
-        })
-    };
+    let signing = sign_in_background(&w.home("a"), "vault", &message, &["b"]);
     approve_while(&w, &["b"], &signing);
     let (code, out, err) = signing.join().unwrap();
     assert_eq!(code, 0, "{err}");
     let signed: Value = serde_json::from_str(out.trim()).unwrap();
-    let key = hex::decode(made["verifying_key"].as_str().unwrap()).unwrap();
-    let vk = ed25519_dalek::VerifyingKey::from_bytes(&key.try_into().unwrap()).unwrap();
-    let sig = hex::decode(signed["signature"].as_str().unwrap()).unwrap();
-    vk.verify_strict(
-        &hex::decode(&message).unwrap(),
-        &ed25519_dalek::Signature::from_slice(&sig).unwrap(),
-    )
-    .expect("ed25519-dalek verifies");
+    verify_ed25519(&made, &message, &signed);
 
     // a's status: its relayed address, and b connected (through the relay, or directly
     // once hole punching upgraded the connection).

@@ -301,6 +301,30 @@ pub enum Fault {
     Inconsistent(&'static str),
 }
 
+impl Fault {
+    /// The fault's name without its details, for tables and metrics: `BadShare`, `Encoding`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Fault::Malformed(_) => "Malformed",
+            Fault::Encoding(_) => "Encoding",
+            Fault::WrongSession => "WrongSession",
+            Fault::WrongProtocol => "WrongProtocol",
+            Fault::WrongRound(_) => "WrongRound",
+            Fault::UnknownSender => "UnknownSender",
+            Fault::BadSignature => "BadSignature",
+            Fault::Equivocation => "Equivocation",
+            Fault::ConflictingRepeat => "ConflictingRepeat",
+            Fault::CommitmentCount { .. } => "CommitmentCount",
+            Fault::BadProof => "BadProof",
+            Fault::BadShare => "BadShare",
+            Fault::FalseEcho => "FalseEcho",
+            Fault::BadConfirmation => "BadConfirmation",
+            Fault::BadSignatureShare => "BadSignatureShare",
+            Fault::Inconsistent(_) => "Inconsistent",
+        }
+    }
+}
+
 /// A party that misbehaved, what it did, and how strong the case is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Culprit {

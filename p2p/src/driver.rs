@@ -11,7 +11,10 @@ use std::collections::VecDeque;
 use libp2p::PeerId;
 use tessera_core::{protocol::Header, Blame, Evidence, Fault, PartyIndex, Protocol, Step};
 
-use crate::session::{Delivered, Event, Session};
+use crate::{
+    metrics::{FailureLabel, FaultLabel, Metrics, RoundLabel},
+    session::{Delivered, Event, Session},
+};
 
 /// A peer a failed run names, what it did, and how strong the case against it is (design §3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,8 +186,101 @@ impl<E: std::error::Error + Blame> RunError<E> {
     }
 }
 
-/// Runs `protocol` over `session` until it produces its output.
+/// Runs `protocol` over `session` until it produces its output. Its log lines carry the
+/// session id, protocol and this party's index (a `session` span), and a node with metrics
+/// counts the session, its rounds and the faults found (design §4.12).
 pub async fn run<P: Protocol>(
+    protocol: P,
+    session: &mut Session,
+) -> Result<P::Output, RunError<P::Error>> {
+    use tracing::Instrument;
+    let kind = protocol.kind();
+    if let Some(m) = session.metrics() {
+        m.started.get_or_create(&Metrics::protocol(kind)).inc();
+    }
+    let span = tracing::info_span!(
+        "session",
+        id = %crate::session::hex(session.id()),
+        protocol = kind.name(),
+        me = session.me()
+    );
+    let result = drive(protocol, session).instrument(span).await;
+    if let Some(m) = session.metrics() {
+        record(m, kind, session, &result);
+    }
+    result
+}
+
+/// Counts a run's outcome: completed, or failed with its reason and the peers' faults.
+fn record<T, E: std::error::Error + Blame>(
+    m: &Metrics,
+    kind: tessera_core::protocol::Kind,
+    session: &Session,
+    result: &Result<T, RunError<E>>,
+) {
+    let protocol = Metrics::protocol(kind);
+    let Err(e) = result else {
+        m.completed.get_or_create(&protocol).inc();
+        return;
+    };
+    let reason = match e {
+        RunError::Mismatch(_) => "mismatch",
+        RunError::Protocol(_) => "fault",
+        RunError::Timeout { .. } => "timeout",
+        RunError::Unreachable { .. } => "unreachable",
+        RunError::NotAgreed { .. } => "not_agreed",
+        RunError::Offence { .. } => "offence",
+        RunError::Aborted { .. } => "aborted",
+        RunError::NodeStopped => "stopped",
+    };
+    m.failed
+        .get_or_create(&FailureLabel {
+            protocol: protocol.protocol,
+            reason: reason.into(),
+        })
+        .inc();
+    for b in e.blamed(session) {
+        if let Some(fault) = &b.fault {
+            m.faults
+                .get_or_create(&FaultLabel {
+                    peer: b.peer.to_string(),
+                    fault: fault.name().into(),
+                })
+                .inc();
+        }
+    }
+}
+
+/// When each round began here, for the round latencies.
+#[derive(Default)]
+struct Rounds(std::collections::HashMap<u8, tokio::time::Instant>);
+
+impl Rounds {
+    /// Records that `from`'s message of `round` arrived now.
+    fn took(
+        &mut self,
+        m: Option<&Metrics>,
+        session: &Session,
+        kind: tessera_core::protocol::Kind,
+        round: u8,
+        from: PartyIndex,
+    ) {
+        let now = tokio::time::Instant::now();
+        let began = *self.0.entry(round).or_insert(now);
+        if let (Some(m), Some(peer)) = (m, session.peer(from)) {
+            m.round_seconds
+                .get_or_create(&RoundLabel {
+                    protocol: kind.name().into(),
+                    round: round.to_string(),
+                    peer: peer.to_string(),
+                })
+                .observe((now - began).as_secs_f64());
+        }
+        tracing::debug!(round, from, "message");
+    }
+}
+
+async fn drive<P: Protocol>(
     mut protocol: P,
     session: &mut Session,
 ) -> Result<P::Output, RunError<P::Error>> {
@@ -204,6 +300,8 @@ pub async fn run<P: Protocol>(
     // The deadline moves only when the protocol takes a message, so a peer sending
     // conflicting repeats or other protocols' messages cannot keep a stalled session alive.
     let mut deadline = tokio::time::Instant::now() + session.round_timeout();
+    let mut rounds = Rounds::default();
+    rounds.0.insert(1, tokio::time::Instant::now());
     match protocol.start() {
         Ok(out) => out.iter().for_each(|o| session.send(o)),
         Err(e) => return Err(fail(&mut protocol, session, e).await),
@@ -250,6 +348,7 @@ pub async fn run<P: Protocol>(
             *h = (*h).max(header.round);
         }
         deadline = tokio::time::Instant::now() + session.round_timeout();
+        rounds.took(session.metrics(), session, kind, header.round, from);
         match protocol.receive(from, &message.payload) {
             Ok(Step::Continue(out)) => out.iter().for_each(|o| session.send(o)),
             Ok(Step::Done(out, output)) => {

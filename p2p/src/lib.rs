@@ -97,6 +97,7 @@ mod driver;
 mod identity;
 mod inbox;
 mod limits;
+pub mod metrics;
 mod node;
 mod policy;
 mod proposal;

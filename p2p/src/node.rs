@@ -42,12 +42,13 @@ use crate::{
     codec::{Frame, Frames, PROTOCOL},
     inbox::{Charge, Inbox, Meter, Offer, PER_MESSAGE},
     limits::CONNECTIONS_PER_PEER,
+    metrics::Metrics,
     policy::{Answerer, Decision, Policy, RateLimit},
     proposal::{
         acceptance_verifies, sign_acceptance, Draft, Proposal, Signature, Stamp, Start, StartFault,
     },
     seen::{MemorySeen, SeenSessions},
-    session::{hex, Delivered, Event, Session, EXPIRED, NOTICES, UNCLAIMED},
+    session::{hex, Delivered, Event, Hooks, Session, EXPIRED, NOTICES, UNCLAIMED},
     tamper::Tamper,
     wire::{Request, Response},
     Limits,
@@ -130,6 +131,8 @@ pub struct NodeConfig {
     pub answers: Option<Answerer>,
     /// Tests only: makes this node deviate ([`crate::tamper`]); none for an honest node.
     pub tamper: Option<Tamper>,
+    /// Where to count sessions, rounds and peers' faults for Prometheus ([`crate::metrics`]).
+    pub metrics: Option<Arc<Metrics>>,
     /// A relay node's address, ending in its `/p2p/PEERID` (design §4.11): the node reserves
     /// a slot on it and listens through it, for peers that cannot dial it directly.
     pub relay: Option<Multiaddr>,
@@ -150,6 +153,7 @@ impl NodeConfig {
             seen: Box::new(MemorySeen::default()),
             answers: None,
             tamper: None,
+            metrics: None,
             relay: None,
             #[cfg(feature = "mdns")]
             mdns: false,
@@ -226,7 +230,10 @@ impl Node {
             rate: RateLimit::new(config.limits.proposals_per_minute),
             ask_rate: RateLimit::new(config.limits.proposals_per_minute),
             answers: config.answers,
-            tamper: config.tamper,
+            hooks: Hooks {
+                tamper: config.tamper,
+                metrics: config.metrics,
+            },
             asking: HashMap::new(),
             next_ask: 0,
             limits: config.limits,
@@ -760,7 +767,7 @@ struct Task {
     ask_rate: RateLimit,
     answers: Option<Answerer>,
     /// Tests only: how this node deviates ([`crate::tamper`]).
-    tamper: Option<Tamper>,
+    hooks: Hooks,
     /// Questions this node asked, waiting for their answer, by key.
     asking: HashMap<u64, AnswerTo>,
     next_ask: u64,
@@ -1097,7 +1104,7 @@ impl Task {
             self.commands.clone(),
             &self.limits,
             claim,
-            self.tamper.clone(),
+            self.hooks.clone(),
         )
     }
 

@@ -21,6 +21,7 @@ use zeroize::Zeroizing;
 
 use crate::{
     inbox::{Charge, Conflict},
+    metrics::Metrics,
     node::Command,
     proposal::Proposal,
     tamper::{Outbound, Tamper},
@@ -84,8 +85,8 @@ pub struct Session {
     max_held: usize,
     claim: Arc<AtomicU8>,
     ready: bool,
-    /// Tests only: how this node deviates ([`crate::tamper`]).
-    tamper: Option<Tamper>,
+    /// What the node adds to every session.
+    hooks: Hooks,
 }
 
 /// [`Session::claim`] states: handed out or waiting in the node's queue, taken by the
@@ -104,7 +105,21 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// What a node adds to each of its sessions: its metrics, and in tests a tamper hook.
+#[derive(Clone, Default)]
+pub(crate) struct Hooks {
+    /// Tests only: how this node deviates ([`crate::tamper`]).
+    pub tamper: Option<Tamper>,
+    /// Where the driver counts sessions and rounds.
+    pub metrics: Option<Arc<Metrics>>,
+}
+
 impl Session {
+    /// The node's metrics, if it keeps any.
+    pub(crate) fn metrics(&self) -> Option<&Metrics> {
+        self.hooks.metrics.as_deref()
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: SessionId,
@@ -115,7 +130,7 @@ impl Session {
         commands: mpsc::UnboundedSender<Command>,
         limits: &crate::Limits,
         claim: Arc<AtomicU8>,
-        tamper: Option<Tamper>,
+        hooks: Hooks,
     ) -> Self {
         Self {
             id,
@@ -131,7 +146,7 @@ impl Session {
             max_held: limits.max_held,
             claim,
             ready: false,
-            tamper,
+            hooks,
         }
     }
 
@@ -197,7 +212,7 @@ impl Session {
             Recipient::One(i) => vec![i],
         };
         for to in recipients {
-            let payloads = match &self.tamper {
+            let payloads = match &self.hooks.tamper {
                 None => vec![out.payload.clone()],
                 Some(tamper) => match Header::decode(&out.payload) {
                     Ok((header, _)) => tamper(Outbound {

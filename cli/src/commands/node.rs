@@ -52,6 +52,9 @@ pub struct Args {
     /// refused.
     #[arg(long, value_enum, default_value = "mainnet")]
     network: Network,
+    /// Serve Prometheus metrics at http://ADDR/metrics (for example 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<std::net::SocketAddr>,
 }
 
 /// The options of a node: the rules from flags and the home's policy file.
@@ -82,6 +85,7 @@ pub fn options(
         limits: Default::default(),
         skip_damaged: None,
         network: Network::Mainnet,
+        metrics: None,
     })
 }
 
@@ -237,10 +241,21 @@ pub fn run(args: &Args, ctx: &Context, out: &Output) -> Result<(), Failure> {
     }
     opts.rules.expect_keys = args.expect_key.clone();
     opts.network = args.network;
+    let exporter = args.metrics.map(|_| {
+        let (exporter, metrics) = crate::device::metrics::Exporter::new();
+        opts.metrics = Some(metrics);
+        Arc::new(exporter)
+    });
     let passphrase = ctx.passphrase("Passphrase: ", false)?;
     let rt = super::runtime()?;
     rt.block_on(async {
         let runtime = Arc::new(Runtime::start(home, passphrase.as_bytes(), opts).await.map_err(failure)?);
+        if let (Some(exporter), Some(at)) = (exporter, args.metrics) {
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .map_err(|e| Failure::usage(format!("metrics address {at}: {e}")))?;
+            tokio::spawn(exporter.serve(listener, runtime.clone()));
+        }
         drop(passphrase);
         // The control socket first: once "ready" is printed, commands reach this node.
         let listener = control::bind(runtime.home().root())?;

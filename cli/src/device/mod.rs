@@ -12,6 +12,7 @@ pub mod home;
 pub mod jobs;
 pub mod keyring;
 pub mod keystore;
+pub mod metrics;
 pub mod node;
 pub mod peers;
 pub mod psbt;

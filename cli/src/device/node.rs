@@ -59,6 +59,8 @@ pub struct Options {
     /// The Bitcoin network this device signs PSBTs for (design §6.5): a PSBT proposed for
     /// another is refused.
     pub network: Network,
+    /// Where the session layer counts for `--metrics` (design §6.3), if anywhere.
+    pub metrics: Option<Arc<tessera_p2p::metrics::Metrics>>,
 }
 
 /// Why the node or one of its jobs failed.
@@ -181,6 +183,7 @@ impl Runtime {
             None => None,
         };
         config.limits = options.limits.clone();
+        config.metrics = options.metrics.clone();
         let relays = Arc::new(Relays::default());
         config.answers = Some(relays.answerer());
         config.seen = Box::new(
@@ -408,6 +411,11 @@ impl Runtime {
     /// The addresses the node listens on.
     pub fn addresses(&self) -> Vec<Multiaddr> {
         self.node.addresses().to_vec()
+    }
+
+    /// The node.
+    pub fn node(&self) -> &Node {
+        &self.node
     }
 
     /// What `tessera status` shows (design §6.3): this node's PeerId and addresses (direct,

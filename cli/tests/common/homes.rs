@@ -223,3 +223,44 @@ impl Drop for World {
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
+
+/// `tessera --json sign --key KEY --message HEX --signers S…` from `home`, in the background:
+/// its (exit code, stdout, stderr).
+pub fn sign_in_background(
+    home: &Path,
+    key: &str,
+    message: &str,
+    signers: &[&str],
+) -> std::thread::JoinHandle<(i32, String, String)> {
+    let home = home.to_path_buf();
+    let mut args: Vec<String> = [
+        "--json",
+        "sign",
+        "--key",
+        key,
+        "--message",
+        message,
+        "--signers",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(signers.iter().map(|s| s.to_string()));
+    std::thread::spawn(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&home, &args)
+    })
+}
+
+/// Checks, with ed25519-dalek, the signature `tessera --json sign` printed (`signed`) over
+/// the hex `message` under the key `tessera --json keygen` printed (`made`).
+pub fn verify_ed25519(made: &Value, message: &str, signed: &Value) {
+    let key = hex::decode(made["verifying_key"].as_str().unwrap()).unwrap();
+    let vk = ed25519_dalek::VerifyingKey::from_bytes(&key.try_into().unwrap()).unwrap();
+    let sig = hex::decode(signed["signature"].as_str().unwrap()).unwrap();
+    vk.verify_strict(
+        &hex::decode(message).unwrap(),
+        &ed25519_dalek::Signature::from_slice(&sig).unwrap(),
+    )
+    .expect("ed25519-dalek verifies");
+}
