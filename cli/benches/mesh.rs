@@ -5,6 +5,9 @@
 //!   signatures, sequential.
 //! - `throughput`: 3-of-5 signatures from 16 concurrent sessions (rotating initiators and
 //!   signer sets); signatures per second over 1,000.
+//! - `relay`: the same 3-of-5 signing p50 twice in one run: devices that dial each other
+//!   directly, and devices that reach each other only through an in-process relay node
+//!   (hole punching off, so every message crosses the relay); 200 signatures each.
 //! - `keygen100`: a 67-of-100 keygen (DKG and certification) among 100 nodes in this one
 //!   process, connections dialed in paced batches first; total wall time.
 //!
@@ -35,6 +38,15 @@ impl<C: Ciphersuite> Drop for Mesh<C> {
 }
 
 async fn devices<C: Ciphersuite>(n: usize, first_seed: u8) -> Mesh<C> {
+    devices_via::<C>(n, first_seed, None).await
+}
+
+/// `devices`, reached only through the relay at `relay` when one is given.
+async fn devices_via<C: Ciphersuite>(
+    n: usize,
+    first_seed: u8,
+    relay: Option<&tessera_p2p::Multiaddr>,
+) -> Mesh<C> {
     let limits = Limits {
         idle_timeout: Duration::from_secs(600),
         round_timeout: Duration::from_secs(120),
@@ -48,13 +60,18 @@ async fn devices<C: Ciphersuite>(n: usize, first_seed: u8) -> Mesh<C> {
         let (keypair, identity) = identities(&seed).unwrap();
         let mut config = NodeConfig::new(keypair, accept_all());
         config.limits = limits.clone();
+        config.relay = relay.cloned();
+        config.hole_punching = false;
         out.push(Arc::new(Device::start(config, identity).await.unwrap()));
     }
     for a in &out {
         for b in &out {
             if a.node().peer_id() != b.node().peer_id() {
-                a.node()
-                    .allow(b.node().peer_id(), b.node().addresses().to_vec());
+                let mut at = b.node().addresses().to_vec();
+                if relay.is_some() {
+                    at.retain(|x| tessera_p2p::Link::of(x) == tessera_p2p::Link::Relayed);
+                }
+                a.node().allow(b.node().peer_id(), at);
             }
         }
     }
@@ -123,6 +140,66 @@ async fn latency<C: Ciphersuite>() {
         C::SUITE.name(),
         percentile(&times, 0.50).as_secs_f64() * 1e3,
         percentile(&times, 0.99).as_secs_f64() * 1e3,
+    );
+}
+
+/// p50 of 200 sequential 3-of-5 signatures on `mesh`, after 20 to warm up, and how device 0
+/// reaches the others.
+async fn sign_p50<C: Ciphersuite>(mesh: &Mesh<C>) -> (Duration, Vec<&'static str>) {
+    let devices = &mesh.devices;
+    let share = devices[0]
+        .keygen(peers(devices, &[0, 1, 2, 3, 4]), 3)
+        .await
+        .unwrap();
+    let signers = peers(devices, &[0, 2, 4]);
+    let mut times = Vec::with_capacity(200);
+    for i in 0..220 {
+        let t = Instant::now();
+        devices[0]
+            .sign(share.key_id(), signers.clone(), b"relay")
+            .await
+            .unwrap();
+        if i >= 20 {
+            times.push(t.elapsed());
+        }
+    }
+    times.sort();
+    let mut links: Vec<&'static str> = devices[0]
+        .node()
+        .links()
+        .await
+        .iter()
+        .flat_map(|(_, l)| l.iter().map(|k| k.name()))
+        .collect();
+    links.sort_unstable();
+    links.dedup();
+    (percentile(&times, 0.50), links)
+}
+
+async fn relay<C: Ciphersuite>() {
+    let direct = devices::<C>(5, 7).await;
+    let (d, d_links) = sign_p50(&direct).await;
+    drop(direct);
+    let (key, _) = identities(&[99; 32]).unwrap();
+    let node = tessera_p2p::relay_node::RelayNode::start(
+        key,
+        &["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let at = node.addresses()[0]
+        .clone()
+        .with(tessera_p2p::Protocol::P2p(node.peer_id()));
+    let relayed = devices_via::<C>(5, 8, Some(&at)).await;
+    let (r, r_links) = sign_p50(&relayed).await;
+    println!(
+        "mesh/relay/3-of-5/{:9} direct p50 {:6.2} ms ({})  through the relay p50 {:6.2} ms ({})  (200 signatures each)",
+        C::SUITE.name(),
+        d.as_secs_f64() * 1e3,
+        d_links.join("+"),
+        r.as_secs_f64() * 1e3,
+        r_links.join("+"),
     );
 }
 
@@ -195,6 +272,10 @@ fn main() {
         if wants("latency") {
             latency::<Ed25519>().await;
             latency::<Taproot>().await;
+        }
+        if wants("relay") {
+            relay::<Ed25519>().await;
+            relay::<Taproot>().await;
         }
         if wants("throughput") {
             throughput::<Ed25519>().await;

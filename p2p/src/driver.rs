@@ -188,7 +188,7 @@ impl<E: std::error::Error + Blame> RunError<E> {
 
 /// Runs `protocol` over `session` until it produces its output. Its log lines carry the
 /// session id, protocol and this party's index (a `session` span), and a node with metrics
-/// counts the session, its rounds and the faults found (design §4.12).
+/// counts the session, its rounds and the faults found (design §6.6).
 pub async fn run<P: Protocol>(
     protocol: P,
     session: &mut Session,

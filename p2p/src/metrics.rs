@@ -1,4 +1,4 @@
-//! What the session layer counts for Prometheus (design §4.12): sessions started, completed
+//! What the session layer counts for Prometheus (design §6.6): sessions started, completed
 //! and failed (by protocol, and by reason), how long each peer's message of each round took
 //! to arrive, and the faults found in peers' messages. A node given [`Metrics`]
 //! ([`NodeConfig::metrics`](crate::NodeConfig::metrics)) records them in the one driver, so

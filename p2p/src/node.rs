@@ -136,6 +136,9 @@ pub struct NodeConfig {
     /// A relay node's address, ending in its `/p2p/PEERID` (design §4.11): the node reserves
     /// a slot on it and listens through it, for peers that cannot dial it directly.
     pub relay: Option<Multiaddr>,
+    /// Try to upgrade relayed connections to direct ones (DCUtR); on by default. Off keeps
+    /// them relayed (benchmarks of the relay path).
+    pub hole_punching: bool,
     /// Discover committee peers on the LAN with mDNS (feature `mdns`).
     #[cfg(feature = "mdns")]
     pub mdns: bool,
@@ -155,6 +158,7 @@ impl NodeConfig {
             tamper: None,
             metrics: None,
             relay: None,
+            hole_punching: true,
             #[cfg(feature = "mdns")]
             mdns: false,
         }
@@ -437,7 +441,7 @@ struct Behaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     relay_client: relay::client::Behaviour,
-    dcutr: dcutr::Behaviour,
+    dcutr: libp2p::swarm::behaviour::toggle::Toggle<dcutr::Behaviour>,
     #[cfg(feature = "mdns")]
     mdns: libp2p::swarm::behaviour::toggle::Toggle<libp2p::mdns::tokio::Behaviour>,
 }
@@ -586,7 +590,10 @@ fn build_swarm(config: &NodeConfig) -> Result<Swarm<Behaviour>, NodeError> {
                 )),
                 ping: ping::Behaviour::default(),
                 relay_client,
-                dcutr: dcutr::Behaviour::new(key.public().to_peer_id()),
+                dcutr: config
+                    .hole_punching
+                    .then(|| dcutr::Behaviour::new(key.public().to_peer_id()))
+                    .into(),
                 #[cfg(feature = "mdns")]
                 mdns: mdns.into(),
             })

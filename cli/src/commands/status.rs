@@ -1,4 +1,4 @@
-//! `tessera status`: what the running node is doing (design §6.3): its PeerId and addresses
+//! `tessera status`: what the running node is doing (design §6.6): its PeerId and addresses
 //! (direct and relayed), which committee peers are connected and how, keys with a pending
 //! epoch, requests waiting for a person, and each key's last failure with its culprits.
 

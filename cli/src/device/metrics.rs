@@ -1,4 +1,4 @@
-//! `tessera node --metrics ADDR` (design §6.3): Prometheus metrics over HTTP. The session
+//! `tessera node --metrics ADDR` (design §6.6): Prometheus metrics over HTTP. The session
 //! layer's counters and round latencies ([`tessera_p2p::metrics`]), and, read at each scrape,
 //! the connected peers by transport and the proposals waiting for a person. One small GET
 //! handler, bounded like the control socket: a few connections at once, the request within

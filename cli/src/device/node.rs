@@ -59,7 +59,7 @@ pub struct Options {
     /// The Bitcoin network this device signs PSBTs for (design §6.5): a PSBT proposed for
     /// another is refused.
     pub network: Network,
-    /// Where the session layer counts for `--metrics` (design §6.3), if anywhere.
+    /// Where the session layer counts for `--metrics` (design §6.6), if anywhere.
     pub metrics: Option<Arc<tessera_p2p::metrics::Metrics>>,
 }
 
@@ -418,7 +418,7 @@ impl Runtime {
         &self.node
     }
 
-    /// What `tessera status` shows (design §6.3): this node's PeerId and addresses (direct,
+    /// What `tessera status` shows (design §6.6): this node's PeerId and addresses (direct,
     /// and through its relay), each known peer and how it is connected now, the keys with
     /// a pending epoch, the requests waiting for a person, and each key's last failed
     /// session with the devices it named (from the audit log).
