@@ -12,7 +12,7 @@ use libp2p::StreamProtocol;
 use zeroize::Zeroizing;
 
 /// The one versioned protocol tessera nodes speak.
-pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/tessera/mpc/1");
+pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/tessera/mpc/2");
 
 /// A request as read from a stream.
 #[derive(PartialEq, Eq)]

@@ -348,8 +348,12 @@ async fn drive<P: Protocol>(
             *h = (*h).max(header.round);
         }
         deadline = tokio::time::Instant::now() + session.round_timeout();
-        rounds.took(session.metrics(), session, kind, header.round, from);
-        match protocol.receive(from, &message.payload) {
+        let taken = protocol.receive(from, &message.payload);
+        if taken.is_ok() {
+            // Only rounds the protocol accepted become metric series.
+            rounds.took(session.metrics(), session, kind, header.round, from);
+        }
+        match taken {
             Ok(Step::Continue(out)) => out.iter().for_each(|o| session.send(o)),
             Ok(Step::Done(out, output)) => {
                 out.iter().for_each(|o| session.send(o));

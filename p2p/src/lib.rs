@@ -2,7 +2,7 @@
 //!
 //! The libp2p mesh of design §4: a [`Node`] per device with its long-term Ed25519 identity,
 //! TCP + noise + yamux, an allow-list of committee peers, one request-response protocol
-//! (`/tessera/mpc/1`) whose responses are acknowledgements; the session layer (proposals,
+//! (`/tessera/mpc/2`) whose responses are acknowledgements; the session layer (proposals,
 //! policies, session ids binding every party's nonce, seen ids remembered across restarts,
 //! duplicates and conflicting repeats, bounded early buffering, retries, deadlines); and one
 //! driver, [`run`], that runs any sans-IO `Protocol` (keygen, sign, reshare) over a session.
@@ -124,7 +124,7 @@ pub use wire::{Reader, Request, Response, WireError, Writer};
 
 pub use identity::{identities, identity_of, peer_of};
 
-/// Test support (feature `testing`): a raw peer that speaks `/tessera/mpc/1` byte by byte.
+/// Test support (feature `testing`): a raw peer that speaks `/tessera/mpc/2` byte by byte.
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -4,7 +4,7 @@
 //! 1.3 with the same identity), and circuit relay v2 through a relay node (noise and yamux
 //! again inside the circuit, so the relay sees only ciphertext). Behaviours, in order: the
 //! allow-list (first, so a peer outside the committee is refused before anything else sees
-//! it), connection limits, request-response on `/tessera/mpc/1`, identify, ping, the relay
+//! it), connection limits, request-response on `/tessera/mpc/2`, identify, ping, the relay
 //! client, DCUtR (hole punching, which upgrades a relayed connection to a direct one), and
 //! mDNS with the `mdns` feature. Every request's response is its acknowledgement; a
 //! request that fails is retried with exponential backoff and, after the last attempt, the
@@ -829,8 +829,12 @@ impl Task {
                 self.swarm.behaviour_mut().allow.allow_peer(peer);
                 for a in &addresses {
                     self.swarm.add_peer_address(peer, a.clone());
-                    // A peer reached through a relay needs a connection to the relay.
-                    if let Some((relay, at)) = relay_of(a) {
+                    // A peer reached through a relay needs a connection to the relay: the
+                    // relay of a circuit address that leads to this peer (and nowhere else).
+                    if let Some((relay, at)) = relay_of(a).filter(|_| {
+                        matches!(last_peer(a), Some(p) if p == peer)
+                            || a.iter().last() == Some(Protocol::P2pCircuit)
+                    }) {
                         self.swarm.behaviour_mut().allow.allow_peer(relay);
                         self.swarm.add_peer_address(relay, at);
                     }
@@ -2021,6 +2025,18 @@ impl Task {
     }
 
     fn request(&mut self, peer: PeerId, frame: Frame, channel: ResponseChannel<Vec<u8>>) {
+        // A relay is let through the allow-list for its circuits, not for requests: only the
+        // peers the application allowed speak the session protocol (design §4.11).
+        if !self.allowed.contains(&peer) {
+            self.drop_from(peer, "a request from a peer that is not allowed");
+            let refusal = Response::Rejected("not allowed".into()).encode();
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .rr
+                .send_response(channel, refusal);
+            return;
+        }
         let bytes = match frame {
             Frame::Bytes(b) => b,
             Frame::Oversized(len) => {

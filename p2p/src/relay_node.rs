@@ -34,6 +34,8 @@ pub struct RelayLimits {
     pub max_circuit_duration: Duration,
     /// Connections per peer.
     pub max_connections_per_peer: u32,
+    /// Connections in all, established and being established.
+    pub max_connections: u32,
 }
 
 impl Default for RelayLimits {
@@ -49,6 +51,7 @@ impl Default for RelayLimits {
             max_circuit_bytes: 16 << 20,
             max_circuit_duration: Duration::from_secs(30 * 60),
             max_connections_per_peer: 4,
+            max_connections: 2048,
         }
     }
 }
@@ -100,6 +103,7 @@ impl RelayNode {
                 limits: connection_limits::Behaviour::new(
                     connection_limits::ConnectionLimits::default()
                         .with_max_established_per_peer(Some(limits.max_connections_per_peer))
+                        .with_max_established(Some(limits.max_connections))
                         .with_max_pending_incoming(Some(256)),
                 ),
                 relay: relay::Behaviour::new(key.public().to_peer_id(), relay_config),
@@ -137,7 +141,7 @@ impl RelayNode {
                 if let SwarmEvent::Behaviour(RelayBehaviourEvent::Relay(event)) =
                     swarm.select_next_some().await
                 {
-                    tracing::info!(?event, "relay");
+                    tracing::debug!(?event, "relay");
                 }
             }
         });

@@ -1,4 +1,4 @@
-//! Test support (feature `testing`): a bare libp2p peer that speaks `/tessera/mpc/1` with
+//! Test support (feature `testing`): a bare libp2p peer that speaks `/tessera/mpc/2` with
 //! any bytes (the adversary of the mesh tests), bounded test limits, and a signed start for a
 //! raw initiator. Not for production use.
 #![allow(missing_docs)]
@@ -19,7 +19,7 @@ use crate::{
     Signature, Start, PROTOCOL,
 };
 
-/// A bare libp2p peer speaking `/tessera/mpc/1` with any bytes: the adversary of the tests.
+/// A bare libp2p peer speaking `/tessera/mpc/2` with any bytes: the adversary of the tests.
 pub struct RawPeer {
     pub swarm: Swarm<request_response::Behaviour<Frames>>,
 }

@@ -1,4 +1,4 @@
-//! The messages nodes exchange over `/tessera/mpc/1` (design §4), and their strict encoding.
+//! The messages nodes exchange over `/tessera/mpc/2` (design §4), and their strict encoding.
 //!
 //! Every request is acknowledged by its response: that is the delivery signal the session
 //! layer retries on. A protocol message travels as [`Request::Message`] with the protocol's
@@ -277,12 +277,18 @@ impl Response {
 }
 
 /// A reason cut to [`MAX_REASON`] bytes at a character boundary.
-fn truncate(s: &str) -> &str {
-    let mut end = s.len().min(MAX_REASON);
-    while !s.is_char_boundary(end) {
+/// A reason as sent: control characters replaced by spaces (the receiver refuses them) and
+/// cut to at most `MAX_REASON` bytes at a character boundary.
+fn truncate(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut end = clean.len().min(MAX_REASON);
+    while !clean.is_char_boundary(end) {
         end -= 1;
     }
-    &s[..end]
+    clean[..end].to_string()
 }
 
 fn reason(bytes: &[u8]) -> Result<String, WireError> {

@@ -90,6 +90,8 @@ impl Exporter {
         let slots = Arc::new(Semaphore::new(MAX_SCRAPES));
         loop {
             let Ok((stream, _)) = listener.accept().await else {
+                // Out of file descriptors, say: wait rather than spin.
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 continue;
             };
             let Ok(slot) = slots.clone().try_acquire_owned() else {

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use tessera_core::{Ciphersuite, Ed25519, Ed25519Identity, IdentityKey, Secp256k1, Suite, Taproot};
 use tessera_p2p::{
     identities, identity_of, peer_of, FileSeen, Kind, Limits, Link, Multiaddr, Node, NodeConfig,
-    PeerId, Policy, Proposal, ProposeError, Session,
+    PeerId, Policy, Proposal, ProposeError, Session, Strength,
 };
 use tessera_reshare::KeyRecord;
 
@@ -469,7 +469,12 @@ impl Runtime {
         }
         let mut failures: Vec<Value> = Vec::new();
         let mut seen = HashSet::new();
-        for entry in audit::read(self.home.root())?.iter().rev() {
+        // A damaged log (`tessera log` names it) leaves failures out, not the status.
+        for entry in audit::read(self.home.root())
+            .unwrap_or_default()
+            .iter()
+            .rev()
+        {
             let r = &entry.record;
             let Some(key) = &r.key else { continue };
             if r.result == "ok" || !seen.insert(key.clone()) {
@@ -1149,16 +1154,23 @@ impl Runtime {
                     silent.push((peer, reason));
                     vec![peer]
                 }
-                Err(e @ JobError::Run { .. }) if !e.blamed().is_empty() => {
-                    let blamed = e.blamed();
-                    for b in &blamed {
-                        failed.push((*b, e.to_string()));
-                    }
-                    if blamed.contains(&me) {
-                        // This device's own share failed: no check runs without it.
-                        break false;
-                    }
-                    blamed
+                Err(JobError::Run { ref blamed, .. })
+                    if blamed.iter().any(|b| {
+                        b.peer == me
+                            && (b.evidence == Strength::Proven
+                                || b.evidence == Strength::AccusedBy(me))
+                    }) =>
+                {
+                    // This device's own share failed its own check: no check runs without it.
+                    failed.push((me, "its own share failed".into()));
+                    break false;
+                }
+                Err(e @ JobError::Run { .. }) if !culprits(&e, &me).is_empty() => {
+                    // The same rule as robust signing: another member's word leaves out the
+                    // accuser with the accused.
+                    let left = culprits(&e, &me);
+                    failed.extend(left.iter().cloned());
+                    left.into_iter().map(|(p, _)| p).collect()
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -1619,7 +1631,15 @@ impl<T> Robust<T> {
 
 /// The devices a failed signing attempt leaves out of the next one, with why: a member that
 /// refused (or whose person did not decide in time) or did not answer, or the culprits the
-/// session named. None if the failure names nobody else, or names this device.
+/// session named, by the strength of the case (design §3.2, robust signing):
+/// - proven by signed messages, or this device's own observation: the culprit;
+/// - another member's word against a third: both, the accuser and the accused (ROAST's rule:
+///   an honest device is left out only together with a faulty one, so a member cannot talk
+///   honest devices out of the signing while it stays in);
+/// - another member's word against this device: the accuser, since this device knows it is
+///   honest.
+///
+/// None if the failure names nobody.
 fn culprits(e: &JobError, me: &PeerId) -> Vec<(PeerId, String)> {
     match e {
         JobError::Propose(ProposeError::Refused { peer, reason }) => {
@@ -1628,8 +1648,27 @@ fn culprits(e: &JobError, me: &PeerId) -> Vec<(PeerId, String)> {
         JobError::Propose(ProposeError::Unreachable { peer, reason }) => {
             vec![(*peer, format!("did not answer: {reason}"))]
         }
-        JobError::Run { reason, blamed } if !blamed.iter().any(|b| b.peer == *me) => {
-            blamed.iter().map(|b| (b.peer, reason.clone())).collect()
+        JobError::Run { reason, blamed } => {
+            let mut out: Vec<(PeerId, String)> = Vec::new();
+            let mut leave = |p: PeerId, why: String| {
+                if p != *me && !out.iter().any(|(q, _)| *q == p) {
+                    out.push((p, why));
+                }
+            };
+            for b in blamed {
+                match b.evidence {
+                    Strength::Proven => leave(b.peer, reason.clone()),
+                    Strength::AccusedBy(by) if by == *me => leave(b.peer, reason.clone()),
+                    Strength::AccusedBy(by) if b.peer == *me => {
+                        leave(by, format!("accused this device: {reason}"))
+                    }
+                    Strength::AccusedBy(by) => {
+                        leave(b.peer, format!("accused by {by}: {reason}"));
+                        leave(by, format!("accused {}: {reason}", b.peer));
+                    }
+                }
+            }
+            out
         }
         _ => Vec::new(),
     }
@@ -1839,4 +1878,61 @@ fn policy(
         }
         decision
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use tessera_p2p::{Blamed, Strength};
+
+    use super::*;
+
+    fn run_error(blamed: Vec<(PeerId, Strength)>) -> JobError {
+        JobError::Run {
+            reason: "why".into(),
+            blamed: blamed
+                .into_iter()
+                .map(|(peer, evidence)| Blamed {
+                    peer,
+                    fault: None,
+                    evidence,
+                })
+                .collect(),
+        }
+    }
+
+    fn left(e: &JobError, me: &PeerId) -> Vec<PeerId> {
+        culprits(e, me).into_iter().map(|(p, _)| p).collect()
+    }
+
+    #[test]
+    fn another_members_word_leaves_out_accuser_and_accused() {
+        let [me, honest, liar, other] = [(); 4].map(|_| PeerId::random());
+        // What this device saw or can check: the culprit alone.
+        assert_eq!(
+            left(&run_error(vec![(liar, Strength::Proven)]), &me),
+            vec![liar]
+        );
+        assert_eq!(
+            left(&run_error(vec![(liar, Strength::AccusedBy(me))]), &me),
+            vec![liar]
+        );
+        // One member's word against another: both.
+        assert_eq!(
+            left(&run_error(vec![(honest, Strength::AccusedBy(liar))]), &me),
+            vec![honest, liar]
+        );
+        // Against this device: the accuser.
+        assert_eq!(
+            left(&run_error(vec![(me, Strength::AccusedBy(liar))]), &me),
+            vec![liar]
+        );
+        // Each device once, and never this one.
+        let e = run_error(vec![
+            (honest, Strength::AccusedBy(liar)),
+            (other, Strength::AccusedBy(liar)),
+            (me, Strength::Proven),
+        ]);
+        assert_eq!(left(&e, &me), vec![honest, liar, other]);
+        assert!(left(&run_error(Vec::new()), &me).is_empty());
+    }
 }
