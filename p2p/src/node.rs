@@ -2027,26 +2027,25 @@ impl Task {
     fn request(&mut self, peer: PeerId, frame: Frame, channel: ResponseChannel<Vec<u8>>) {
         // A relay is let through the allow-list for its circuits, not for requests: only the
         // peers the application allowed speak the session protocol (design §4.11).
-        if !self.allowed.contains(&peer) {
+        let refused = if !self.allowed.contains(&peer) {
             self.drop_from(peer, "a request from a peer that is not allowed");
-            let refusal = Response::Rejected("not allowed".into()).encode();
-            let _ = self
-                .swarm
-                .behaviour_mut()
-                .rr
-                .send_response(channel, refusal);
-            return;
-        }
-        let bytes = match frame {
-            Frame::Bytes(b) => b,
-            Frame::Oversized(len) => {
-                let limit = self.limits.max_message;
-                self.drop_from(
-                    peer,
-                    format!("frame of {len} bytes over the {limit} byte limit"),
-                );
-                self.offence(peer, Fault::Malformed("a frame over the size limit"));
-                let refusal = Response::Rejected("frame over the size limit".into()).encode();
+            Some("not allowed")
+        } else if let Frame::Oversized(len) = &frame {
+            let limit = self.limits.max_message;
+            self.drop_from(
+                peer,
+                format!("frame of {len} bytes over the {limit} byte limit"),
+            );
+            self.offence(peer, Fault::Malformed("a frame over the size limit"));
+            Some("frame over the size limit")
+        } else {
+            None
+        };
+        let bytes = match (refused, frame) {
+            (None, Frame::Bytes(b)) => b,
+            (why, _) => {
+                let why = why.unwrap_or("frame over the size limit");
+                let refusal = Response::Rejected(why.into()).encode();
                 let _ = self
                     .swarm
                     .behaviour_mut()
