@@ -187,7 +187,7 @@ impl<E: std::error::Error + Blame> RunError<E> {
 }
 
 /// Runs `protocol` over `session` until it produces its output. Its log lines carry the
-/// session id, protocol and this party's index (a `session` span), and a node with metrics
+/// session id, protocol, this party's index and the round reached (a `session` span), and a node with metrics
 /// counts the session, its rounds and the faults found (design §6.6).
 pub async fn run<P: Protocol>(
     protocol: P,
@@ -202,7 +202,8 @@ pub async fn run<P: Protocol>(
         "session",
         id = %crate::session::hex(session.id()),
         protocol = kind.name(),
-        me = session.me()
+        me = session.me(),
+        round = tracing::field::Empty
     );
     let result = drive(protocol, session).instrument(span).await;
     if let Some(m) = session.metrics() {
@@ -275,6 +276,10 @@ impl Rounds {
                     peer: peer.to_string(),
                 })
                 .observe((now - began).as_secs_f64());
+        }
+        // The session span shows the furthest round taken so far.
+        if self.0.keys().max() == Some(&round) {
+            tracing::Span::current().record("round", round);
         }
         tracing::debug!(round, from, "message");
     }
