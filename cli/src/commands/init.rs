@@ -32,9 +32,7 @@ pub struct Args {
 
 /// Checks a relay's address: a multiaddr that names the relay's PeerId last.
 pub fn relay_address(relay: &str) -> Result<Multiaddr, Failure> {
-    let address: Multiaddr = relay
-        .parse()
-        .map_err(|_| Failure::usage(format!("not a multiaddr: {relay}")))?;
+    let address = super::multiaddrs(&[relay])?.remove(0);
     match address.iter().last() {
         Some(tessera_p2p::Protocol::P2p(_)) => Ok(address),
         _ => Err(Failure::usage(format!(
@@ -47,14 +45,7 @@ pub fn relay_address(relay: &str) -> Result<Multiaddr, Failure> {
 pub fn run(args: &Args, ctx: &Context, out: &Output) -> Result<(), Failure> {
     check_name(&args.name)?;
     let relay = args.relay.as_deref().map(relay_address).transpose()?;
-    let listen = args
-        .listen
-        .iter()
-        .map(|a| {
-            a.parse::<Multiaddr>()
-                .map_err(|_| Failure::usage(format!("not a multiaddr: {a}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let listen = super::multiaddrs(&args.listen)?;
     let root = ctx.home_path()?;
     if ["home.json", "keyring.json", "identity.sealed"]
         .iter()

@@ -46,6 +46,18 @@ use crate::{
 /// Exit code: the home refused.
 pub const HOME: u8 = 3;
 
+/// Multiaddrs given on the command line; the first that does not parse is a usage error.
+pub fn multiaddrs(given: &[impl AsRef<str>]) -> Result<Vec<tessera_p2p::Multiaddr>, Failure> {
+    given
+        .iter()
+        .map(|a| {
+            let a = a.as_ref();
+            a.parse()
+                .map_err(|_| Failure::usage(format!("not a multiaddr: {a}")))
+        })
+        .collect()
+}
+
 /// tessera: MPC threshold signing (FROST) for ed25519, secp256k1 and Taproot.
 #[derive(Parser)]
 #[command(name = "tessera", version, about, long_about = None)]

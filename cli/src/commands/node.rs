@@ -67,13 +67,7 @@ pub fn options(
 ) -> Result<Options, Failure> {
     let (auto_sign_keys, spend) = policy(home)?;
     Ok(Options {
-        listen: listen
-            .iter()
-            .map(|a| {
-                a.parse()
-                    .map_err(|_| Failure::usage(format!("not a multiaddr: {a}")))
-            })
-            .collect::<Result<_, _>>()?,
+        listen: super::multiaddrs(listen)?,
         rules: Rules {
             auto_keygen,
             blind_signing: blind,

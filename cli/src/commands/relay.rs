@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde_json::json;
 use tessera_p2p::{
     relay_node::{RelayLimits, RelayNode},
-    Keypair, Multiaddr, Protocol,
+    Keypair, Protocol,
 };
 
 use super::{Context, Failure};
@@ -54,14 +54,7 @@ fn keypair(path: Option<&PathBuf>) -> Result<Keypair, Failure> {
 
 /// Runs `tessera relay` until SIGINT or SIGTERM.
 pub fn run(args: &Args, _ctx: &Context, out: &Output) -> Result<(), Failure> {
-    let listen = args
-        .listen
-        .iter()
-        .map(|a| {
-            a.parse::<Multiaddr>()
-                .map_err(|_| Failure::usage(format!("not a multiaddr: {a}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let listen = super::multiaddrs(&args.listen)?;
     let keypair = keypair(args.key.as_ref())?;
     let limits = RelayLimits {
         max_circuits_per_peer: args.max_circuits_per_peer,
